@@ -1,0 +1,40 @@
+# socialpulse: one command to run the demo, one to run the tests, on a machine with only
+# Python 3.11, git and make. Everything else is installed into .venv from requirements.lock.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "socialpulse needs Python 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the locked dependencies
+
+demo: $(STAMP) ## run the nightly pipeline through Airflow against the sandbox
+	$(BIN)/python -m ingestion.demo
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check ingestion sandbox dags tests bench
+
+lock: ## re-resolve and rewrite requirements.lock (deliberate upgrades only)
+	rm -rf /tmp/socialpulse-lock && $(PYTHON) -m venv /tmp/socialpulse-lock
+	/tmp/socialpulse-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/socialpulse-lock/bin/pip freeze --exclude-editable | grep -v '^socialpulse' > requirements.lock
+
+clean: ## remove generated data (keeps .venv)
+	rm -rf data dbt_project/target dbt_project/logs
+
+.PHONY: help venv demo test lint lock clean

@@ -1,0 +1,1 @@
+"""Shared pieces of the socialpulse DAG files (Assets, default args); not DAG files themselves."""

@@ -1,0 +1,50 @@
+{#
+    One row per Facebook Page x snapshot day: the Page node's counters as read by the nightly
+    snapshot (latest observation per field). metric_date is the Pacific day the snapshot represents.
+    `followers` is a total at the end of that day; it is what follower history is anchored on when
+    the page_follows insight is missing.
+#}
+{%- set key = observation_key() %}
+
+with
+
+source as (
+
+    select * from {{ source('facebook', 'observations') }}
+    where platform = 'facebook'
+        and source = 'node'
+        and period = 'snapshot'
+
+),
+
+latest_observations as (
+
+    select * from source
+    qualify row_number() over (
+        partition by {{ key | join(', ') }}
+        order by {{ latest_observation_order() }}
+    ) = 1
+
+),
+
+pivoted as (
+
+    select
+        ---------- ids
+        platform,
+        account_id,
+
+        ---------- dates / timestamps
+        metric_date,
+        max(observed_at) as observed_at,
+
+        ---------- numerics
+        cast(max(value) filter (where metric_name = 'followers_count') as bigint) as followers,
+        cast(max(value) filter (where metric_name = 'fan_count') as bigint) as page_likes
+
+    from latest_observations
+    group by platform, account_id, metric_date
+
+)
+
+select * from pivoted

@@ -1,0 +1,51 @@
+{#
+    One row per Instagram account x snapshot day: the IG user node's counters as read by the
+    nightly snapshot (latest observation per field). metric_date is the Pacific day the snapshot
+    represents. Instagram has no follower-total time series, so these snapshots are the only
+    anchors of follower history (earlier days are reconstructed from the daily flows).
+#}
+{%- set key = observation_key() %}
+
+with
+
+source as (
+
+    select * from {{ source('instagram', 'observations') }}
+    where platform = 'instagram'
+        and source = 'node'
+        and period = 'snapshot'
+
+),
+
+latest_observations as (
+
+    select * from source
+    qualify row_number() over (
+        partition by {{ key | join(', ') }}
+        order by {{ latest_observation_order() }}
+    ) = 1
+
+),
+
+pivoted as (
+
+    select
+        ---------- ids
+        platform,
+        account_id,
+
+        ---------- dates / timestamps
+        metric_date,
+        max(observed_at) as observed_at,
+
+        ---------- numerics
+        cast(max(value) filter (where metric_name = 'followers_count') as bigint) as followers,
+        cast(max(value) filter (where metric_name = 'follows_count') as bigint) as follows,
+        cast(max(value) filter (where metric_name = 'media_count') as bigint) as media_count
+
+    from latest_observations
+    group by platform, account_id, metric_date
+
+)
+
+select * from pivoted

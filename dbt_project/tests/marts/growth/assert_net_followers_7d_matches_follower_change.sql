@@ -1,0 +1,40 @@
+{#
+    Continuity: over any 7 days, the sum of the daily flows must equal the change in the follower
+    total, net_followers_7d(d) = followers(d) - followers(d - 7), wherever both totals and the
+    window exist. Reconstructed days satisfy it by construction, so a failure means measured
+    totals (stock/snapshots) and measured flows disagree: a restatement, a missed day, or a
+    platform definition change. Tolerance: var continuity_tolerance (default 0).
+    Failing rows: one per account and day that does not reconcile.
+#}
+
+with
+
+follower_growth as (
+
+    select * from {{ ref('fct_follower_growth_daily') }}
+
+),
+
+compared as (
+
+    select
+        current_day.platform,
+        current_day.account_id,
+        current_day.metric_date,
+        current_day.net_followers_7d,
+        current_day.followers,
+        week_earlier.followers as followers_7d_earlier,
+        current_day.followers - week_earlier.followers as follower_change_7d
+    from follower_growth as current_day
+    inner join follower_growth as week_earlier
+        on current_day.platform = week_earlier.platform
+        and current_day.account_id = week_earlier.account_id
+        and current_day.metric_date - 7 = week_earlier.metric_date
+    where current_day.net_followers_7d is not null
+        and current_day.followers is not null
+        and week_earlier.followers is not null
+
+)
+
+select * from compared
+where abs(net_followers_7d - follower_change_7d) > {{ var('continuity_tolerance') }}

@@ -1,0 +1,1 @@
+"""socialpulse ingestion: importable, Airflow-free pipeline code (plan, fetch, land, load, gate, publish)."""

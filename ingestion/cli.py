@@ -1,0 +1,95 @@
+"""`socialpulse` command line: run, backfill, status, and the sandbox server.
+
+Exit codes: 0 all accounts loaded; 1 some accounts failed (the summary names them); 2 bad usage or
+an invalid registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from datetime import date
+
+from ingestion.registry import RegistryError
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _print_report(report) -> int:
+    from ingestion.pipeline import RunReport
+
+    assert isinstance(report, RunReport)
+    for item in report.loads:
+        print(
+            f"{item['platform']:<10} load {item['status']:<15} accounts={len(item['accounts_loaded'])} "
+            f"observations={item['observations']} dates={item['business_date_min']}..{item['business_date_max']}"
+        )
+    if report.published:
+        print(f"published  {report.published['path']} ({len(report.published['tables'])} marts)")
+    failed = report.failed_accounts
+    for failure in failed:
+        print(f"FAILED     {failure['platform']}:{failure['account_id']} "
+              f"[{failure.get('error_class')}] {failure.get('message')}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `socialpulse` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        # The sandbox is a separate package; it is only imported for this subcommand.
+        return importlib.import_module("sandbox.cli").main(argv[1:]) or 0
+
+    parser = argparse.ArgumentParser(prog="socialpulse", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sandbox", help="local platform API stand-in (see `socialpulse sandbox --help`)")
+    run = sub.add_parser("run", help="the whole nightly chain without Airflow")
+    run.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")
+    backfill = sub.add_parser("backfill", help="load a date range, then transform once")
+    backfill.add_argument("--since", type=_date, required=True)
+    backfill.add_argument("--until", type=_date, required=True)
+    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram"])
+    backfill.add_argument("--account", action="append")
+    sub.add_parser("status", help="coverage and freshness per account")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from ingestion import pipeline
+    from ingestion.settings import load_settings
+
+    settings = load_settings()
+    try:
+        if args.command == "run":
+            return _print_report(pipeline.run_nightly(settings, args.as_of))
+        if args.command == "backfill":
+            if args.until < args.since:
+                parser.error("--until is before --since")
+            return _print_report(
+                pipeline.run_backfill(
+                    settings, args.since, args.until,
+                    tuple(args.platform) if args.platform else None,
+                    tuple(args.account) if args.account else None,
+                )
+            )
+        if args.command == "status":
+            from ingestion.status import account_status
+
+            print(json.dumps(account_status(settings), indent=1, default=str))
+            return 0
+    except RegistryError as exc:
+        print(f"socialpulse: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

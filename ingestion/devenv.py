@@ -1,0 +1,84 @@
+"""The local, Docker-free environment used by `make demo` and the end-to-end tests.
+
+It gives Airflow a home under the data folder (SQLite metadata, LocalExecutor defaults), points it
+at this repo's `dags/`, creates the single-writer pool, and runs the sandbox as a child process on
+a free loopback port. Nothing here is used by the production pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for `airflow` commands with an isolated AIRFLOW_HOME under `home`."""
+    airflow_home = home / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        "SOCIALPULSE_HOME": str(home),
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.setdefault("SOCIALPULSE_ACCOUNTS", str(REPO / "config" / "accounts.yml"))
+    env.update(extra or {})
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    """Run the `airflow` CLI of this virtualenv."""
+    return subprocess.run(
+        [str(BIN / "airflow"), *args], env=env, check=check, text=True,
+        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+    )
+
+
+def init_airflow(env: dict[str, str]) -> None:
+    """Migrate the metadata DB (needed by dag.test) and create the writer pool; idempotent."""
+    airflow(env, "db", "migrate", quiet=True)
+    airflow(env, "pools", "set", "duckdb_writer", "1", "single DuckDB writer", quiet=True)
+
+
+@contextmanager
+def sandbox_process(*args: str, timeout_s: float = 30.0) -> Iterator[str]:
+    """Run `socialpulse sandbox serve --port 0 ARGS` as a child process; yields its base URL."""
+    proc = subprocess.Popen(
+        [str(BIN / "socialpulse"), "sandbox", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        url = None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("sandbox listening on "):
+                url = line.split("sandbox listening on ", 1)[1].strip()
+                break
+        if url is None:
+            raise RuntimeError(f"the sandbox did not start (exit code {proc.poll()})")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,99 @@
+"""The nightly chain as plain functions, shared by the CLI (`socialpulse run`) and the Airflow DAGs.
+
+Airflow tasks call the same steps one by one (plan, fetch per chunk, load per platform, dbt build,
+publish); the CLI runs them in order in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ingestion import fetch, load, publish, transform
+from ingestion.days import pacific_today
+from ingestion.plan import AccountPlan, plan_nightly, plan_window
+from ingestion.registry import load_registry
+from ingestion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Accounts per fetch chunk (one Airflow mapped task each).
+CHUNK_SIZE = 50
+
+
+def default_as_of(now: datetime | None = None) -> date:
+    """The last complete platform day: yesterday in Pacific time."""
+    return pacific_today(now) - timedelta(days=1)
+
+
+def new_run_id(kind: str = "manual") -> str:
+    """A run id for runs started outside Airflow."""
+    return f"{kind}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
+
+
+@dataclass
+class RunReport:
+    """Outcome of a whole run, printed by the CLI and kept in XCom by Airflow."""
+
+    run_id: str
+    fetches: list[dict[str, Any]] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)
+    dbt_models: int = 0
+    published: dict[str, Any] | None = None
+
+    @property
+    def failed_accounts(self) -> list[dict[str, Any]]:
+        """Every account that did not load, with the reason."""
+        seen, out = set(), []
+        for item in [*self.fetches, *self.loads]:
+            for failure in item.get("failures", item.get("accounts_failed", [])):
+                key = (item["platform"], failure["account_id"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append({"platform": item["platform"], **failure})
+        return out
+
+
+def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str) -> RunReport:
+    """Fetch every plan (chunked per platform) and load each platform's batch."""
+    registry = load_registry(settings.accounts)
+    report = RunReport(run_id=run_id)
+    for index, chunk in enumerate(fetch.chunk_plans(plans, CHUNK_SIZE)):
+        result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk)
+        report.fetches.append(result.to_dict())
+    for platform in sorted({p.platform for p in plans}):
+        report.loads.append(load.load_run(settings, registry, run_id, platform).to_dict())
+    return report
+
+
+def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | None = None) -> RunReport:
+    """The whole nightly chain without Airflow: plan, fetch, load, dbt build, publish."""
+    registry = load_registry(settings.accounts)
+    as_of = as_of or default_as_of()
+    plans = plan_nightly(registry, as_of, settings.lookback_days)
+    report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"))
+    transform_and_publish(settings, report)
+    return report
+
+
+def run_backfill(
+    settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
+    accounts: tuple[str, ...] | None = None,
+) -> RunReport:
+    """Backfill a date range (windows split to each endpoint's limits), then transform once."""
+    registry = load_registry(settings.accounts)
+    plans = plan_window(registry, since, until, platforms)
+    if accounts:
+        plans = [p for p in plans if p.account_id in accounts]
+    report = fetch_and_load(settings, plans, new_run_id("backfill"))
+    transform_and_publish(settings, report)
+    return report
+
+
+def transform_and_publish(settings: Settings, report: RunReport) -> None:
+    """dbt build then publish, when at least one load committed (or the marts were never built)."""
+    result = transform.build(settings)
+    report.dbt_models = len(result.models)
+    report.published = publish.publish(settings).__dict__

@@ -1,0 +1,69 @@
+"""Planning: which accounts and which platform days each run covers.
+
+The nightly run re-reads a trailing window (`lookback_days`) because platforms restate recent days;
+observations are append-only and staging takes the latest, so re-reading is safe and measurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ingestion.registry import Registry
+
+# Platforms with a fetch implementation today; the others are skipped by the planner.
+SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram")
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """One account's work in one run: the inclusive window of platform days to read."""
+
+    platform: str
+    account_id: str
+    token_env: str | None
+    since: date
+    until: date
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON form (Airflow XCom, landing metadata)."""
+        return {
+            "platform": self.platform,
+            "account_id": self.account_id,
+            "token_env": self.token_env,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | None]) -> AccountPlan:
+        """Inverse of `to_dict`."""
+        return cls(
+            platform=str(data["platform"]),
+            account_id=str(data["account_id"]),
+            token_env=data.get("token_env"),
+            since=date.fromisoformat(str(data["since"])),
+            until=date.fromisoformat(str(data["until"])),
+        )
+
+
+def plan_window(
+    registry: Registry, since: date, until: date, platforms: tuple[str, ...] | None = None
+) -> list[AccountPlan]:
+    """Plans for every active, supported account over [since, until], clipped to active dates."""
+    wanted = platforms or SUPPORTED_PLATFORMS
+    plans = []
+    for account in registry.accounts:
+        if account.platform not in SUPPORTED_PLATFORMS or account.platform not in wanted:
+            continue
+        start = max(since, account.active_from) if account.active_from else since
+        end = min(until, account.active_until) if account.active_until else until
+        if start > end:
+            continue
+        plans.append(AccountPlan(account.platform, account.id, account.token_env, start, end))
+    return plans
+
+
+def plan_nightly(registry: Registry, as_of: date, lookback_days: int) -> list[AccountPlan]:
+    """The nightly plan: the `lookback_days` platform days ending with `as_of`."""
+    return plan_window(registry, as_of - timedelta(days=lookback_days - 1), as_of)

@@ -1,0 +1,74 @@
+"""Runtime settings, read from `SOCIALPULSE_*` environment variables (all optional).
+
+Settings are built inside tasks and commands, never at DAG import time, so a changed environment
+is picked up by the next task without re-parsing DAG files. Tokens are `SecretStr`: their repr is
+masked, and they are only unwrapped where a request is built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Meta pins a version in the URL; insights-metric retirements apply to all versions on fixed dates
+# anyway (PLATFORM_APIS.md §1), so this is upgraded yearly, deliberately.
+DEFAULT_GRAPH_API_VERSION = "v25.0"
+
+
+class Settings(BaseSettings):
+    """Everything the pipeline reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SOCIALPULSE_", extra="ignore")
+
+    home: Path = Field(default=Path("data"), description="data folder (warehouse, landing, BI copy)")
+    accounts: Path = Field(default=Path("config/accounts.yml"), description="account registry")
+    graph_url: str = "https://graph.facebook.com"
+    graph_api_version: str = DEFAULT_GRAPH_API_VERSION
+    youtube_data_url: str = "https://www.googleapis.com/youtube/v3"
+    youtube_analytics_url: str = "https://youtubeanalytics.googleapis.com/v2"
+    meta_token: SecretStr | None = None
+    # Days re-read every night: Meta restates the last ~2 days, YouTube lags 2-3 days.
+    lookback_days: int = Field(default=3, ge=1, le=90)
+    http_timeout_s: float = 30.0
+    http_max_retries: int = 4
+    fetch_concurrency: int = 8
+
+    @property
+    def home_abs(self) -> Path:
+        """The data folder as an absolute path (dbt and Airflow run from other directories)."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def warehouse(self) -> Path:
+        """Contract path of the working DuckDB warehouse."""
+        return self.home_abs / "warehouse.duckdb"
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where fetch tasks write the verbatim responses of each run."""
+        return self.home_abs / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where a batch that failed the load gate is kept intact with its validation result."""
+        return self.home_abs / "quarantine"
+
+    @property
+    def bi_dir(self) -> Path:
+        """Published, read-only copy for BI tools (contract path)."""
+        return self.home_abs / "bi"
+
+    def token_for(self, token_env: str | None) -> SecretStr | None:
+        """The token an account uses: its own `token_env` variable, else the default Meta token."""
+        if token_env:
+            value = os.environ.get(token_env)
+            return SecretStr(value) if value else None
+        return self.meta_token
+
+
+def load_settings() -> Settings:
+    """Build settings from the current environment."""
+    return Settings()

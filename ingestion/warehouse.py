@@ -1,0 +1,104 @@
+"""The warehouse schema and the only place that opens the DuckDB file for writing.
+
+DuckDB allows one read-write process at a time, so every writer goes through `connect()` here and
+every Airflow task that calls it runs in the `duckdb_writer` pool. Raw tables are append-only:
+re-fetching a day adds a newer observation and staging picks the latest one, so restatements stay
+measurable and any day can be re-derived from `raw.responses` without calling the APIs again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+# One statement per table; `create ... if not exists` keeps `ensure_schema` idempotent.
+RAW_DDL: tuple[str, ...] = (
+    "create schema if not exists raw",
+    # One row per committed (or rejected) load: the unit of atomicity.
+    """
+    create table if not exists raw.loads (
+        load_id varchar primary key,
+        run_id varchar,
+        started_at timestamptz,
+        committed_at timestamptz,
+        status varchar,                -- committed | quarantined
+        n_responses integer,
+        n_observations integer,
+        n_accounts integer,
+        business_date_min date,
+        business_date_max date
+    )
+    """,
+    # Every API response verbatim, with the request that produced it (tokens redacted).
+    """
+    create table if not exists raw.responses (
+        load_id varchar not null,
+        response_id varchar not null,
+        platform varchar not null,
+        account_id varchar not null,
+        endpoint varchar not null,      -- node | insights | ...
+        request_url varchar not null,   -- redacted
+        request_params json,            -- redacted
+        api_version varchar,
+        http_status integer,
+        fetched_at timestamptz not null,
+        usage_headers json,
+        body json
+    )
+    """,
+    # Parsed observations, append-only (bitemporal: metric_date x observed_at).
+    """
+    create table if not exists raw.observations (
+        load_id varchar not null,
+        response_id varchar not null,
+        platform varchar not null,      -- facebook | instagram | youtube | snapchat
+        account_id varchar not null,
+        source varchar not null,        -- insights | node
+        metric_name varchar not null,
+        period varchar not null,        -- day | week | days_28 | lifetime | snapshot
+        metric_type varchar not null,   -- time_series | total_value | node
+        dimension varchar not null,     -- '' when the value has no breakdown
+        dimension_value varchar not null,
+        metric_date date not null,      -- the platform day measured (Pacific for Meta)
+        end_time timestamptz,           -- as delivered by the platform, when it has one
+        value double not null,
+        observed_at timestamptz not null
+    )
+    """,
+    # The account registry as of the latest load (replaced in the same transaction).
+    """
+    create table if not exists raw.accounts (
+        platform varchar not null,
+        account_id varchar not null,
+        name varchar not null,
+        department varchar not null,
+        audience varchar[],
+        active_from date,
+        active_until date,
+        linked_account_id varchar,
+        loaded_at timestamptz not null
+    )
+    """,
+)
+
+
+def warehouse_path(home: Path) -> Path:
+    """Where the working warehouse lives (contract: `$SOCIALPULSE_HOME/warehouse.duckdb`)."""
+    return home / "warehouse.duckdb"
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; creates the folder and the raw schema when writing."""
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw tables if they do not exist yet."""
+    for ddl in RAW_DDL:
+        con.execute(ddl)

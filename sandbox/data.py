@@ -1,0 +1,457 @@
+"""Deterministic synthetic data behind the sandbox.
+
+Design constraints (and why):
+
+* **Pure function of (seed, platform, account_id, date).** Tests and the ground-truth export must
+  agree with what the HTTP server returned, no matter in which order, window size or "today" the
+  data was requested. Randomness is therefore drawn per *(account, calendar year)* block from a
+  ``numpy.random.SeedSequence`` built from those integers (never Python's salted ``hash``).
+* **Anchored at a fixed epoch (2020-01-01).** ``followers(d) = base + cumsum(gained - lost)`` from
+  the epoch, so the stock of followers on a day never depends on the requested window, and
+  ``followers(d) == followers(d-1) + gained(d) - lost(d)`` holds for every day by construction.
+* **Lazy and bounded.** A 50,000-account benchmark must not allocate 50,000 full histories:
+  year blocks are generated on demand and kept in a bounded LRU (``CACHE_MAX_ACCOUNTS`` accounts;
+  older years only contribute their year-end follower count to a small per-account chain).
+  A cache miss costs well under a millisecond, so eviction only costs CPU, never correctness.
+* **Plausible shapes.** Totals stay above 500 (so Instagram's "<100 followers" rules never fire for
+  generated accounts), growth with churn, a weekday pattern, yearly seasonality, slow trends and
+  occasional viral spikes; ``reach <= views`` and ``engagements <= views`` on every day.
+
+The module also holds the *Meta day* calendar helpers (``day_start_utc`` etc.): Meta's "day" is the
+America/Los_Angeles calendar day, and both the server and the tests need the same definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import unicodedata
+from collections import OrderedDict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+EPOCH = date(2020, 1, 1)
+"""First day with data. Accounts "start" here; followers at the end of 2019-12-31 equal ``base``."""
+
+FOLLOWER_FLOOR = 600
+"""Follower totals never drop below this (see ``_generate_block``); keeps totals > 500."""
+
+CACHE_MAX_ACCOUNTS = 512
+"""Accounts whose year blocks are kept in memory (~3 blocks x 23 KB each when warm)."""
+
+CHAIN_CACHE_MAX = 200_000
+"""Accounts whose year-start follower chain (a handful of ints) is kept; covers 2 x 50,000."""
+
+PLATFORMS = ("facebook", "instagram")
+FACEBOOK_ID_BASE = 100_000_000_000_000
+INSTAGRAM_ID_BASE = 17_841_400_000_000_000
+
+SERIES_KEYS = (
+    "followers",  # total at END of the day (stock)
+    "followers_gained",
+    "followers_lost",
+    "views",  # page_media_view / IG views
+    "reach",  # page_total_media_view_unique / IG reach (<= views)
+    "engagements",  # page_post_engagements / IG total_interactions (<= views)
+    "page_visits",  # page_views_total / IG profile_views (extra; not in the ground truth)
+    "accounts_engaged",  # IG accounts_engaged (extra; <= engagements)
+)
+
+DEPARTMENTS: dict[str, tuple[str, ...]] = {
+    "Kommunstyrelsen": ("Kommunen", "Kommunikation", "Näringsliv", "Krisinformation"),
+    "Kultur": ("Kulturhuset", "Konsthallen", "Kulturskolan", "Teatern"),
+    "Fritid": ("Badhuset", "Sporthallen", "Friluftsgården", "Ishallen"),
+    "Skola": ("Gymnasiet", "Grundskolan", "Vuxenutbildningen", "Förskolan"),
+    "Äldreomsorg": ("Hemtjänsten", "Äldreboendet", "Träffpunkten"),
+    "Ungdom": ("Fritidsgården", "Ungdomsrådet", "Sommarlovet"),
+    "Bibliotek": ("Stadsbiblioteket", "Filialbiblioteket", "Bokbussen"),
+    "Miljö": ("Miljöförvaltningen", "Parkerna", "Återvinningen", "Klimatrådet"),
+}
+_DEPARTMENT_NAMES = tuple(DEPARTMENTS)
+
+# ------------------------------------------------------------------------------------------------
+# Account ids and directory
+# ------------------------------------------------------------------------------------------------
+
+
+def facebook_page_id(i: int) -> str:
+    """Facebook Page id of account ``i`` (1-based). Real Page ids are 15-digit numbers too."""
+    if i < 1:
+        raise ValueError("account index is 1-based")
+    return str(FACEBOOK_ID_BASE + i)
+
+
+def instagram_user_id(i: int) -> str:
+    """Instagram professional-account id of account ``i``; the 1784140... prefix mimics real ones."""
+    if i < 1:
+        raise ValueError("account index is 1-based")
+    return str(INSTAGRAM_ID_BASE + i)
+
+
+def parse_account_id(account_id: str, accounts: int) -> tuple[str, int] | None:
+    """Map an object id to ``(platform, index)`` if it is one of the ``accounts`` generated ids.
+
+    Arithmetic instead of a dict keeps lookups O(1) and memory-free at 50,000 accounts.
+    """
+    if not account_id.isdigit() or len(account_id) > 20:
+        return None
+    n = int(account_id)
+    if FACEBOOK_ID_BASE < n <= FACEBOOK_ID_BASE + accounts:
+        return "facebook", n - FACEBOOK_ID_BASE
+    if INSTAGRAM_ID_BASE < n <= INSTAGRAM_ID_BASE + accounts:
+        return "instagram", n - INSTAGRAM_ID_BASE
+    return None
+
+
+def _seed_words(seed: int) -> list[int]:
+    # SeedSequence needs non-negative ints; keep negative seeds distinct from positive ones.
+    return [seed & 0xFFFFFFFFFFFFFFFF, 1 if seed < 0 else 0]
+
+
+def _account_int(account_id: str) -> int:
+    if account_id.isdigit():
+        return int(account_id)
+    # Non-numeric ids (only used by callers experimenting with daily_series) get a stable hash.
+    return int.from_bytes(hashlib.blake2b(account_id.encode(), digest_size=8).digest(), "big")
+
+
+def _platform_code(platform: str) -> int:
+    try:
+        return PLATFORMS.index(platform) + 1
+    except ValueError:
+        raise ValueError(f"platform must be one of {PLATFORMS}, got {platform!r}") from None
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c if c.isalnum() else "_" for c in ascii_text.lower()).strip("_")
+
+
+def account_identity(seed: int, i: int) -> dict[str, str]:
+    """Department, display name and IG username of account pair ``i`` (same for FB and IG).
+
+    Deterministic per (seed, i) so a directory of 50,000 never needs to be materialised.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([*_seed_words(seed), 0xD1, i]))
+    department = _DEPARTMENT_NAMES[int(rng.integers(len(_DEPARTMENT_NAMES)))]
+    venues = DEPARTMENTS[department]
+    venue = venues[int(rng.integers(len(venues)))]
+    return {
+        "department": department,
+        "name": f"{department} – {venue} {i}",
+        "username": f"{_slug(department)}_{_slug(venue)}_{i}",
+    }
+
+
+def account_directory(config: Any) -> list[dict]:
+    """All ``2 * config.accounts`` accounts: Facebook Page i is linked to Instagram account i.
+
+    ``config`` is any object with ``accounts`` and ``seed`` (normally ``SandboxConfig``).
+    """
+    rows: list[dict] = []
+    for platform in PLATFORMS:
+        for i in range(1, config.accounts + 1):
+            ident = account_identity(config.seed, i)
+            fb, ig = facebook_page_id(i), instagram_user_id(i)
+            rows.append(
+                {
+                    "platform": platform,
+                    "account_id": fb if platform == "facebook" else ig,
+                    "name": ident["name"],
+                    "department": ident["department"],
+                    "linked_account_id": ig if platform == "facebook" else fb,
+                }
+            )
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Account profile (time-invariant parameters)
+# ------------------------------------------------------------------------------------------------
+
+_WEEKDAY_SHAPE = np.array([1.06, 1.10, 1.08, 1.04, 0.96, 0.78, 0.72])  # Mon..Sun
+
+
+def account_profile(seed: int, platform: str, account_id: str) -> dict[str, Any]:
+    """Time-invariant parameters of one account (drawn once from its own seed stream).
+
+    Exposed because snapshot fields that are not daily series (``fan_count`` ratio,
+    ``follows_count``, media counts) derive from it.
+    """
+    code = _platform_code(platform)
+    rng = np.random.default_rng(
+        np.random.SeedSequence([*_seed_words(seed), code, _account_int(account_id), 0xA0])
+    )
+    ig = platform == "instagram"
+    base = float(np.clip(rng.lognormal(math.log(2200 if ig else 3200), 0.9), 800, 150_000))
+    weekday = _WEEKDAY_SHAPE * rng.uniform(0.9, 1.1, 7)
+    return {
+        "base_followers": int(base),
+        "growth_rate": float(rng.uniform(0.0006, 0.0030)),  # mean gained/day per base follower
+        "churn": float(rng.uniform(0.35, 0.80)),  # mean lost / mean gained
+        "view_rate": float(rng.uniform(0.20, 1.50) if ig else rng.uniform(0.15, 1.20)),
+        "reach_frac": float(rng.uniform(0.45, 0.80)),
+        "eng_rate": float(rng.uniform(0.010, 0.050)),
+        "visit_rate": float(rng.uniform(0.005, 0.030)),
+        "engaged_frac": float(rng.uniform(0.55, 0.80)),
+        "weekday": weekday / weekday.mean(),
+        "season_amp": float(rng.uniform(0.05, 0.30)),
+        "season_phase": float(rng.uniform(0.0, 2 * math.pi)),
+        "trend_per_year": float(rng.uniform(-0.03, 0.12)),
+        "spike_prob": float(rng.uniform(0.004, 0.020)),
+        "fan_ratio": float(rng.uniform(0.82, 0.97)),
+        "follows_count": int(rng.integers(40, 900)),
+        "media_base": int(rng.integers(30, 600)),
+        "posts_per_week": float(rng.uniform(0.5, 7.0)),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Year-block generation
+# ------------------------------------------------------------------------------------------------
+
+
+def _generate_block(
+    seed: int, platform: str, account_int: int, year: int, prof: dict, start_followers: int
+) -> dict[str, np.ndarray]:
+    """All series for one calendar year, given the follower total at the end of the prior year.
+
+    Only depends on (seed, platform, account, year) and ``start_followers`` -- which itself is a
+    deterministic function of the earlier years -- so every value is a pure function of the key.
+    """
+    first = date(year, 1, 1)
+    n = (date(year + 1, 1, 1) - first).days
+    rng = np.random.default_rng(
+        np.random.SeedSequence(
+            [*_seed_words(seed), _platform_code(platform), account_int, 0xB0, year]
+        )
+    )
+    t = np.arange(n) + (first - EPOCH).days  # global day index from the epoch
+    weekday = prof["weekday"][(EPOCH.weekday() + t) % 7]
+    season = 1.0 + prof["season_amp"] * np.sin(2 * np.pi * t / 365.25 + prof["season_phase"])
+    trend = np.maximum(0.3, 1.0 + prof["trend_per_year"] * t / 365.25)
+    spike = np.where(
+        rng.random(n) < prof["spike_prob"], 1.0 + rng.lognormal(1.0, 0.6, n), 1.0
+    )  # viral posts
+    unfollow_wave = np.where(rng.random(n) < prof["spike_prob"] / 2, rng.uniform(2.0, 5.0, n), 1.0)
+
+    base_gain = prof["base_followers"] * prof["growth_rate"]
+    gained_lam = base_gain * weekday * season * trend * (1.0 + 0.5 * (spike - 1.0))
+    lost_lam = base_gain * prof["churn"] * np.sqrt(season * trend) * unfollow_wave
+    # Gamma-Poisson (negative binomial) gives realistic over-dispersion for small counts.
+    gained = rng.poisson(gained_lam * rng.gamma(5.0, 1 / 5.0, n)).astype(np.int64)
+    lost = rng.poisson(lost_lam * rng.gamma(5.0, 1 / 5.0, n)).astype(np.int64)
+
+    followers = start_followers + np.cumsum(gained - lost)
+    if followers.min() < FOLLOWER_FLOOR:
+        # Guarantee the floor without breaking the invariant: in such a (rare) year, never lose
+        # more than gained on a day, so the stock is non-decreasing from an above-floor start.
+        lost = np.minimum(lost, gained)
+        followers = start_followers + np.cumsum(gained - lost)
+
+    prev = np.concatenate(([start_followers], followers[:-1])).astype(np.float64)
+    activity = weekday * season * trend * spike
+    views_lam = prev * prof["view_rate"] * activity * rng.gamma(4.0, 1 / 4.0, n)
+    views = rng.poisson(views_lam).astype(np.int64)
+    reach_p = np.clip(prof["reach_frac"] + rng.normal(0.0, 0.05, n), 0.2, 0.98)
+    reach = rng.binomial(views, reach_p).astype(np.int64)
+    eng_p = np.clip(prof["eng_rate"] * rng.lognormal(0.0, 0.25, n), 0.0, 0.5)
+    engagements = rng.binomial(views, eng_p).astype(np.int64)
+    page_visits = rng.poisson(views * prof["visit_rate"] + 1.0).astype(np.int64)
+    accounts_engaged = rng.binomial(engagements, prof["engaged_frac"]).astype(np.int64)
+
+    block = {
+        "followers": followers.astype(np.int64),
+        "followers_gained": gained,
+        "followers_lost": lost,
+        "views": views,
+        "reach": reach,
+        "engagements": engagements,
+        "page_visits": page_visits,
+        "accounts_engaged": accounts_engaged,
+    }
+    for arr in block.values():
+        arr.flags.writeable = False  # cached and handed out as views: protect against mutation
+    return block
+
+
+class _AccountState:
+    __slots__ = ("profile", "blocks")
+
+    def __init__(self, profile: dict) -> None:
+        self.profile = profile
+        self.blocks: dict[int, dict[str, np.ndarray]] = {}
+
+
+class _SeriesCache:
+    """Bounded, thread-safe caches of account profiles + year blocks and follower chains.
+
+    Generation happens outside the lock; two threads racing on the same miss just compute the
+    same deterministic block twice.
+    """
+
+    def __init__(self, max_accounts: int, max_chains: int) -> None:
+        self.max_accounts = max_accounts
+        self.max_chains = max_chains
+        self._accounts: OrderedDict[tuple, _AccountState] = OrderedDict()
+        self._chains: OrderedDict[tuple, list[int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._accounts.clear()
+            self._chains.clear()
+
+    def _state(self, key: tuple) -> _AccountState:
+        with self._lock:
+            state = self._accounts.get(key)
+            if state is not None:
+                self._accounts.move_to_end(key)
+                return state
+        seed, platform, account_id = key
+        state = _AccountState(account_profile(seed, platform, account_id))
+        with self._lock:
+            existing = self._accounts.get(key)
+            if existing is not None:
+                return existing
+            self._accounts[key] = state
+            while len(self._accounts) > self.max_accounts:
+                self._accounts.popitem(last=False)
+        return state
+
+    def _year_start(self, key: tuple, state: _AccountState, year: int) -> int:
+        """Followers at the end of Dec 31 of ``year - 1`` (walks and memoises the year chain)."""
+        with self._lock:
+            chain = self._chains.get(key)
+            if chain is not None:
+                self._chains.move_to_end(key)
+                chain = list(chain)
+        if chain is None:
+            chain = [state.profile["base_followers"]]  # chain[k] = start of EPOCH.year + k
+        seed, platform, account_id = key
+        acct = _account_int(account_id)
+        k = year - EPOCH.year
+        while len(chain) <= k:
+            y = EPOCH.year + len(chain) - 1
+            block = state.blocks.get(y)
+            if block is None:
+                block = _generate_block(seed, platform, acct, y, state.profile, chain[-1])
+            chain.append(int(block["followers"][-1]))
+        with self._lock:
+            current = self._chains.get(key)
+            if current is None or len(current) < len(chain):
+                self._chains[key] = chain
+                self._chains.move_to_end(key)
+                while len(self._chains) > self.max_chains:
+                    self._chains.popitem(last=False)
+        return chain[k]
+
+    def block(self, seed: int, platform: str, account_id: str, year: int) -> dict[str, np.ndarray]:
+        key = (seed, platform, account_id)
+        state = self._state(key)
+        block = state.blocks.get(year)
+        if block is None:
+            start = self._year_start(key, state, year)
+            block = _generate_block(
+                seed, platform, _account_int(account_id), year, state.profile, start
+            )
+            state.blocks[year] = block
+        return block
+
+    def profile(self, seed: int, platform: str, account_id: str) -> dict:
+        return self._state((seed, platform, account_id)).profile
+
+
+_CACHE = _SeriesCache(CACHE_MAX_ACCOUNTS, CHAIN_CACHE_MAX)
+
+
+def cache_size() -> int:
+    """Number of accounts currently holding year blocks (bounded by ``CACHE_MAX_ACCOUNTS``)."""
+    return len(_CACHE)
+
+
+def cached_profile(seed: int, platform: str, account_id: str) -> dict:
+    """``account_profile`` through the LRU (the server asks for it on every node request)."""
+    return _CACHE.profile(seed, platform, account_id)
+
+
+def daily_series(
+    seed: int, platform: str, account_id: str, start: date, end: date
+) -> dict[str, np.ndarray]:
+    """Daily values for ``start..end`` inclusive, one int64 array per key in ``SERIES_KEYS``.
+
+    ``followers`` is the total at the END of each day; the rest are per-day flows. Raises
+    ``ValueError`` for days before ``EPOCH`` (the generated accounts have no earlier history;
+    callers that expose arbitrary windows, like the server, clamp first). Returned arrays may be
+    read-only views into the cache -- copy before mutating.
+    """
+    _platform_code(platform)
+    if start > end:
+        return {k: np.zeros(0, dtype=np.int64) for k in SERIES_KEYS}
+    if start < EPOCH:
+        raise ValueError(f"no data before {EPOCH.isoformat()} (asked for {start.isoformat()})")
+    parts: list[dict[str, np.ndarray]] = []
+    for year in range(start.year, end.year + 1):
+        block = _CACHE.block(seed, platform, account_id, year)
+        first = date(year, 1, 1)
+        lo = (max(start, first) - first).days
+        hi = (min(end, date(year, 12, 31)) - first).days + 1
+        parts.append({k: v[lo:hi] for k, v in block.items()})
+    if len(parts) == 1:
+        return parts[0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in SERIES_KEYS}
+
+
+def followers_at(seed: int, platform: str, account_id: str, day: date) -> int:
+    """Follower total at the end of ``day`` (the base before the epoch)."""
+    if day < EPOCH:
+        return _CACHE.profile(seed, platform, account_id)["base_followers"]
+    return int(daily_series(seed, platform, account_id, day, day)["followers"][0])
+
+
+# ------------------------------------------------------------------------------------------------
+# Meta day calendar (America/Los_Angeles)
+# ------------------------------------------------------------------------------------------------
+# Implemented from the US DST rule (since 2007: second Sunday in March -> first Sunday in November,
+# switching at 02:00 local) instead of zoneinfo, so the sandbox does not depend on a system tz
+# database (slim containers and Windows lack one). The tests cross-check it against zoneinfo.
+
+
+def _nth_sunday(year: int, month: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _is_pdt_at_local_midnight(d: date) -> bool:
+    # At 00:00 local on the switch days the *old* offset still applies (switch is at 02:00).
+    return _nth_sunday(d.year, 3, 2) < d <= _nth_sunday(d.year, 11, 1)
+
+
+def day_start_utc(d: date) -> datetime:
+    """00:00 America/Los_Angeles on ``d`` as an aware UTC datetime (07:00Z in PDT, 08:00Z in PST)."""
+    hours = 7 if _is_pdt_at_local_midnight(d) else 8
+    return datetime(d.year, d.month, d.day, hours, tzinfo=UTC)
+
+
+def day_start_ts(d: date) -> int:
+    """Unix seconds of 00:00 America/Los_Angeles on ``d``."""
+    return int(day_start_utc(d).timestamp())
+
+
+def pacific_date(moment: datetime | int | float) -> date:
+    """The America/Los_Angeles calendar date containing ``moment`` (aware datetime or unix s)."""
+    ts = moment if isinstance(moment, int | float) else moment.timestamp()
+    # Pacific is UTC-8 or UTC-7, so the local date is date(utc-8h) or the day after.
+    d0 = datetime.fromtimestamp(ts - 8 * 3600, UTC).date()
+    return d0 + timedelta(days=1) if day_start_ts(d0 + timedelta(days=1)) <= ts else d0
+
+
+def end_time_str(measured_day: date) -> str:
+    """Graph ``end_time`` of a measured day: start of the NEXT Pacific day, printed in UTC."""
+    return day_start_utc(measured_day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")

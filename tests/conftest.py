@@ -1,0 +1,59 @@
+"""Shared fixtures. Airflow reads AIRFLOW_HOME when first imported, so it is set here, before any
+test module can import airflow: every test session gets its own Airflow home and data folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="socialpulse-tests-"))
+
+os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}"
+os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_SESSION_DIR / "airflow" / "logs")
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+(_SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
+
+# The sandbox clock every pipeline test uses: 09:00 Pacific on 2026-11-20, so the last complete
+# platform day is 2026-11-19 and a 35-day window crosses the 2026-11-01 DST switch.
+SANDBOX_NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+TEST_TOKEN = "sandbox-test-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    """A folder that lives for the whole test session."""
+    return _SESSION_DIR
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox Graph API server on a free loopback port, with a pinned clock."""
+    from sandbox.server import SandboxConfig, SandboxServer
+
+    server = SandboxServer(SandboxConfig(accounts=10, seed=42, now=SANDBOX_NOW)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, sandbox, monkeypatch):
+    """Environment for a pipeline run against the sandbox, with its own data folder."""
+    monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(REPO / "config" / "accounts.yml"))
+    monkeypatch.setenv("SOCIALPULSE_GRAPH_URL", sandbox.graph_url)
+    monkeypatch.setenv("SOCIALPULSE_META_TOKEN", TEST_TOKEN)
+    monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "35")
+    from ingestion.settings import load_settings
+
+    return load_settings()
