@@ -52,6 +52,7 @@ def socialpulse_nightly():
         def load(platform: str = platform, run_id=None) -> dict:
             """Validate and commit this platform's landing batch; emit its Asset."""
             from dag_support.assets import RAW_ASSETS
+
             from ingestion import orchestration
 
             result = orchestration.load(run_id, platform)

@@ -12,7 +12,8 @@ from typing import Any
 
 from ingestion import fetch as fetch_mod
 from ingestion import load as load_mod
-from ingestion import pipeline, publish as publish_mod, transform
+from ingestion import pipeline, transform
+from ingestion import publish as publish_mod
 from ingestion.plan import AccountPlan, plan_nightly
 from ingestion.registry import load_registry
 from ingestion.settings import load_settings

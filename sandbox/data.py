@@ -4,15 +4,17 @@ Design constraints (and why):
 
 * **Pure function of (seed, platform, account_id, date).** Tests and the ground-truth export must
   agree with what the HTTP server returned, no matter in which order, window size or "today" the
-  data was requested. Randomness is therefore drawn per *(account, calendar year)* block from a
+  data was requested. Randomness is therefore drawn per *(account, calendar month)* block from a
   ``numpy.random.SeedSequence`` built from those integers (never Python's salted ``hash``).
 * **Anchored at a fixed epoch (2020-01-01).** ``followers(d) = base + cumsum(gained - lost)`` from
   the epoch, so the stock of followers on a day never depends on the requested window, and
-  ``followers(d) == followers(d-1) + gained(d) - lost(d)`` holds for every day by construction.
+  ``followers(d) == followers(d-1) + gained(d) - lost(d)`` holds for every day. To keep that
+  cheap, month blocks are *bridged* to a smooth anchor trajectory (``follower_anchor``): each
+  month's flows sum exactly to the anchor difference, so a month never needs the months before
+  it and a cold read of "the last 3 days" costs one ~31-day block, not six years of history.
 * **Lazy and bounded.** A 50,000-account benchmark must not allocate 50,000 full histories:
-  year blocks are generated on demand and kept in a bounded LRU (``CACHE_MAX_ACCOUNTS`` accounts;
-  older years only contribute their year-end follower count to a small per-account chain).
-  A cache miss costs well under a millisecond, so eviction only costs CPU, never correctness.
+  month blocks are generated on demand and kept in a bounded LRU (``BLOCK_CACHE_MAX``). A miss
+  costs well under a millisecond, so eviction only costs CPU, never correctness.
 * **Plausible shapes.** Totals stay above 500 (so Instagram's "<100 followers" rules never fire for
   generated accounts), growth with churn, a weekday pattern, yearly seasonality, slow trends and
   occasional viral spikes; ``reach <= views`` and ``engagements <= views`` on every day.
@@ -39,11 +41,11 @@ EPOCH = date(2020, 1, 1)
 FOLLOWER_FLOOR = 600
 """Follower totals never drop below this (see ``_generate_block``); keeps totals > 500."""
 
-CACHE_MAX_ACCOUNTS = 512
-"""Accounts whose year blocks are kept in memory (~3 blocks x 23 KB each when warm)."""
+BLOCK_CACHE_MAX = 8192
+"""Month blocks (one account, one calendar month, ~3 KB) kept in memory: ~25 MB at most."""
 
-CHAIN_CACHE_MAX = 200_000
-"""Accounts whose year-start follower chain (a handful of ints) is kept; covers 2 x 50,000."""
+PROFILE_CACHE_MAX = 4096
+"""Account profiles (time-invariant parameters, ~2 KB) kept in memory."""
 
 PLATFORMS = ("facebook", "instagram")
 FACEBOOK_ID_BASE = 100_000_000_000_000
@@ -210,61 +212,88 @@ def account_profile(seed: int, platform: str, account_id: str) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------------------
-# Year-block generation
+# Month-block generation
 # ------------------------------------------------------------------------------------------------
 
 
-def _generate_block(
-    seed: int, platform: str, account_int: int, year: int, prof: dict, start_followers: int
-) -> dict[str, np.ndarray]:
-    """All series for one calendar year, given the follower total at the end of the prior year.
+def follower_anchor(prof: dict, day_index: int) -> int:
+    """Followers at the end of the day before ``EPOCH + day_index`` for a month's first day.
 
-    Only depends on (seed, platform, account, year) and ``start_followers`` -- which itself is a
-    deterministic function of the earlier years -- so every value is a pure function of the key.
+    A smooth, non-decreasing trajectory (linear growth with a slow trend). Each month block is
+    "bridged" so its flows sum exactly to the change between consecutive anchors; that makes
+    every month independent of all earlier months (no O(history) walk on a cold cache) while
+    ``followers(d) = followers(d-1) + gained(d) - lost(d)`` still holds across month boundaries.
     """
-    first = date(year, 1, 1)
-    n = (date(year + 1, 1, 1) - first).days
+    t = float(day_index)
+    growth = prof["base_followers"] * prof["growth_rate"] * (1.0 - prof["churn"])
+    curvature = max(prof["trend_per_year"], 0.0) * t * t / 730.5  # >= 0 keeps it non-decreasing
+    return int(round(prof["base_followers"] + growth * (t + curvature)))
+
+
+def _spread(rng: np.random.Generator, total: int, weights: np.ndarray) -> np.ndarray:
+    """Distribute a non-negative integer ``total`` over days proportionally to ``weights``."""
+    if total <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    w = np.maximum(weights, 1e-9)
+    return rng.multinomial(total, w / w.sum()).astype(np.int64)
+
+
+def _generate_block(
+    seed: int, platform: str, account_int: int, year: int, month: int, prof: dict
+) -> dict[str, np.ndarray]:
+    """All series for one calendar month; a pure function of (seed, platform, account, month)."""
+    first = date(year, month, 1)
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    n = (nxt - first).days
+    t0 = (first - EPOCH).days
     rng = np.random.default_rng(
         np.random.SeedSequence(
-            [*_seed_words(seed), _platform_code(platform), account_int, 0xB0, year]
+            [*_seed_words(seed), _platform_code(platform), account_int, 0xB1, year * 12 + month]
         )
     )
-    t = np.arange(n) + (first - EPOCH).days  # global day index from the epoch
+    t = np.arange(n) + t0  # global day index from the epoch
     weekday = prof["weekday"][(EPOCH.weekday() + t) % 7]
     season = 1.0 + prof["season_amp"] * np.sin(2 * np.pi * t / 365.25 + prof["season_phase"])
     trend = np.maximum(0.3, 1.0 + prof["trend_per_year"] * t / 365.25)
-    spike = np.where(
-        rng.random(n) < prof["spike_prob"], 1.0 + rng.lognormal(1.0, 0.6, n), 1.0
-    )  # viral posts
-    unfollow_wave = np.where(rng.random(n) < prof["spike_prob"] / 2, rng.uniform(2.0, 5.0, n), 1.0)
+    u = rng.random((3, n))
+    spike = np.where(u[0] < prof["spike_prob"], 1.0 + np.exp(1.0 + 0.6 * rng.normal(size=n)), 1.0)
+    unfollow_wave = np.where(u[1] < prof["spike_prob"] / 2, 2.0 + 3.0 * u[2], 1.0)
 
     base_gain = prof["base_followers"] * prof["growth_rate"]
     gained_lam = base_gain * weekday * season * trend * (1.0 + 0.5 * (spike - 1.0))
     lost_lam = base_gain * prof["churn"] * np.sqrt(season * trend) * unfollow_wave
-    # Gamma-Poisson (negative binomial) gives realistic over-dispersion for small counts.
-    gained = rng.poisson(gained_lam * rng.gamma(5.0, 1 / 5.0, n)).astype(np.int64)
-    lost = rng.poisson(lost_lam * rng.gamma(5.0, 1 / 5.0, n)).astype(np.int64)
+    noise = rng.gamma(5.0, 1 / 5.0, (2, n))  # Gamma-Poisson: realistic over-dispersion
+    gained = rng.poisson(gained_lam * noise[0]).astype(np.int64)
+    lost = rng.poisson(lost_lam * noise[1]).astype(np.int64)
 
-    followers = start_followers + np.cumsum(gained - lost)
+    # Bridge to the anchor trajectory (see follower_anchor).
+    start = follower_anchor(prof, t0)
+    target = follower_anchor(prof, t0 + n) - start  # >= 0: anchors never decrease
+    diff = target - int(gained.sum() - lost.sum())
+    if diff > 0:
+        gained += _spread(rng, diff, gained_lam)
+    elif diff < 0:
+        lost += _spread(rng, -diff, lost_lam)
+    followers = start + np.cumsum(gained - lost)
     if followers.min() < FOLLOWER_FLOOR:
-        # Guarantee the floor without breaking the invariant: in such a (rare) year, never lose
-        # more than gained on a day, so the stock is non-decreasing from an above-floor start.
-        lost = np.minimum(lost, gained)
-        followers = start_followers + np.cumsum(gained - lost)
+        # Practically never happens (anchors >= 800), but guarantee the floor: a churn-free
+        # month that still ends on the anchor is non-decreasing from an above-floor start.
+        lost = np.zeros(n, dtype=np.int64)
+        gained = _spread(rng, target, gained_lam)
+        followers = start + np.cumsum(gained)
 
-    prev = np.concatenate(([start_followers], followers[:-1])).astype(np.float64)
+    prev = np.concatenate(([start], followers[:-1])).astype(np.float64)
     activity = weekday * season * trend * spike
-    views_lam = prev * prof["view_rate"] * activity * rng.gamma(4.0, 1 / 4.0, n)
-    views = rng.poisson(views_lam).astype(np.int64)
-    reach_p = np.clip(prof["reach_frac"] + rng.normal(0.0, 0.05, n), 0.2, 0.98)
-    reach = rng.binomial(views, reach_p).astype(np.int64)
-    eng_p = np.clip(prof["eng_rate"] * rng.lognormal(0.0, 0.25, n), 0.0, 0.5)
-    engagements = rng.binomial(views, eng_p).astype(np.int64)
-    page_visits = rng.poisson(views * prof["visit_rate"] + 1.0).astype(np.int64)
-    accounts_engaged = rng.binomial(engagements, prof["engaged_frac"]).astype(np.int64)
+    views = rng.poisson(prev * prof["view_rate"] * activity * rng.gamma(6.0, 1 / 6.0, n))
+    reach_p = np.clip(prof["reach_frac"] + 0.05 * rng.normal(size=n), 0.2, 0.98)
+    reach = rng.binomial(views, reach_p)
+    eng_p = np.clip(prof["eng_rate"] * np.exp(0.25 * rng.normal(size=n)), 0.0, 0.5)
+    engagements = rng.binomial(views, eng_p)
+    page_visits = rng.poisson(views * prof["visit_rate"] + 1.0)
+    accounts_engaged = rng.binomial(engagements, prof["engaged_frac"])
 
     block = {
-        "followers": followers.astype(np.int64),
+        "followers": followers,
         "followers_gained": gained,
         "followers_lost": lost,
         "views": views,
@@ -273,112 +302,71 @@ def _generate_block(
         "page_visits": page_visits,
         "accounts_engaged": accounts_engaged,
     }
-    for arr in block.values():
+    for key, arr in block.items():
+        arr = arr.astype(np.int64, copy=False)
         arr.flags.writeable = False  # cached and handed out as views: protect against mutation
+        block[key] = arr
     return block
 
 
-class _AccountState:
-    __slots__ = ("profile", "blocks")
+class _LRU:
+    """Small thread-safe LRU. Values are computed outside the lock by the caller; two threads
+    racing on the same miss just compute the same deterministic value twice."""
 
-    def __init__(self, profile: dict) -> None:
-        self.profile = profile
-        self.blocks: dict[int, dict[str, np.ndarray]] = {}
-
-
-class _SeriesCache:
-    """Bounded, thread-safe caches of account profiles + year blocks and follower chains.
-
-    Generation happens outside the lock; two threads racing on the same miss just compute the
-    same deterministic block twice.
-    """
-
-    def __init__(self, max_accounts: int, max_chains: int) -> None:
-        self.max_accounts = max_accounts
-        self.max_chains = max_chains
-        self._accounts: OrderedDict[tuple, _AccountState] = OrderedDict()
-        self._chains: OrderedDict[tuple, list[int]] = OrderedDict()
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._accounts)
+        return len(self._data)
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._accounts.clear()
-            self._chains.clear()
-
-    def _state(self, key: tuple) -> _AccountState:
-        with self._lock:
-            state = self._accounts.get(key)
-            if state is not None:
-                self._accounts.move_to_end(key)
-                return state
-        seed, platform, account_id = key
-        state = _AccountState(account_profile(seed, platform, account_id))
-        with self._lock:
-            existing = self._accounts.get(key)
-            if existing is not None:
-                return existing
-            self._accounts[key] = state
-            while len(self._accounts) > self.max_accounts:
-                self._accounts.popitem(last=False)
-        return state
-
-    def _year_start(self, key: tuple, state: _AccountState, year: int) -> int:
-        """Followers at the end of Dec 31 of ``year - 1`` (walks and memoises the year chain)."""
-        with self._lock:
-            chain = self._chains.get(key)
-            if chain is not None:
-                self._chains.move_to_end(key)
-                chain = list(chain)
-        if chain is None:
-            chain = [state.profile["base_followers"]]  # chain[k] = start of EPOCH.year + k
-        seed, platform, account_id = key
-        acct = _account_int(account_id)
-        k = year - EPOCH.year
-        while len(chain) <= k:
-            y = EPOCH.year + len(chain) - 1
-            block = state.blocks.get(y)
-            if block is None:
-                block = _generate_block(seed, platform, acct, y, state.profile, chain[-1])
-            chain.append(int(block["followers"][-1]))
-        with self._lock:
-            current = self._chains.get(key)
-            if current is None or len(current) < len(chain):
-                self._chains[key] = chain
-                self._chains.move_to_end(key)
-                while len(self._chains) > self.max_chains:
-                    self._chains.popitem(last=False)
-        return chain[k]
-
-    def block(self, seed: int, platform: str, account_id: str, year: int) -> dict[str, np.ndarray]:
-        key = (seed, platform, account_id)
-        state = self._state(key)
-        block = state.blocks.get(year)
-        if block is None:
-            start = self._year_start(key, state, year)
-            block = _generate_block(
-                seed, platform, _account_int(account_id), year, state.profile, start
-            )
-            state.blocks[year] = block
-        return block
-
-    def profile(self, seed: int, platform: str, account_id: str) -> dict:
-        return self._state((seed, platform, account_id)).profile
+            self._data.clear()
 
 
-_CACHE = _SeriesCache(CACHE_MAX_ACCOUNTS, CHAIN_CACHE_MAX)
+_PROFILES = _LRU(PROFILE_CACHE_MAX)
+_BLOCKS = _LRU(BLOCK_CACHE_MAX)
 
 
 def cache_size() -> int:
-    """Number of accounts currently holding year blocks (bounded by ``CACHE_MAX_ACCOUNTS``)."""
-    return len(_CACHE)
+    """Month blocks currently cached (bounded by ``BLOCK_CACHE_MAX``: memory stays flat)."""
+    return len(_BLOCKS)
 
 
 def cached_profile(seed: int, platform: str, account_id: str) -> dict:
-    """``account_profile`` through the LRU (the server asks for it on every node request)."""
-    return _CACHE.profile(seed, platform, account_id)
+    """``account_profile`` through a bounded LRU (it is needed for every block and node read)."""
+    key = (seed, platform, account_id)
+    prof = _PROFILES.get(key)
+    if prof is None:
+        prof = account_profile(seed, platform, account_id)
+        _PROFILES.put(key, prof)
+    return prof
+
+
+def _block(seed: int, platform: str, account_id: str, year: int, month: int) -> dict:
+    key = (seed, platform, account_id, year, month)
+    block = _BLOCKS.get(key)
+    if block is None:
+        prof = cached_profile(seed, platform, account_id)
+        block = _generate_block(seed, platform, _account_int(account_id), year, month, prof)
+        _BLOCKS.put(key, block)
+    return block
 
 
 def daily_series(
@@ -397,12 +385,14 @@ def daily_series(
     if start < EPOCH:
         raise ValueError(f"no data before {EPOCH.isoformat()} (asked for {start.isoformat()})")
     parts: list[dict[str, np.ndarray]] = []
-    for year in range(start.year, end.year + 1):
-        block = _CACHE.block(seed, platform, account_id, year)
-        first = date(year, 1, 1)
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        block = _block(seed, platform, account_id, y, m)
+        first = date(y, m, 1)
         lo = (max(start, first) - first).days
-        hi = (min(end, date(year, 12, 31)) - first).days + 1
+        hi = (end - first).days + 1  # slicing clips to the month
         parts.append({k: v[lo:hi] for k, v in block.items()})
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     if len(parts) == 1:
         return parts[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in SERIES_KEYS}
@@ -411,7 +401,7 @@ def daily_series(
 def followers_at(seed: int, platform: str, account_id: str, day: date) -> int:
     """Follower total at the end of ``day`` (the base before the epoch)."""
     if day < EPOCH:
-        return _CACHE.profile(seed, platform, account_id)["base_followers"]
+        return cached_profile(seed, platform, account_id)["base_followers"]
     return int(daily_series(seed, platform, account_id, day, day)["followers"][0])
 
 

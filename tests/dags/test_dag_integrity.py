@@ -56,5 +56,8 @@ def test_transform_is_scheduled_on_any_raw_asset(dagbag):
 
     transform = dagbag.dags["socialpulse_transform"]
     assert isinstance(transform.timetable, AssetTriggeredTimetable)
-    names = {asset.name for _, asset in transform.timetable.asset_condition.iter_assets()}
-    assert names == {"socialpulse.raw.facebook", "socialpulse.raw.instagram"}
+    from airflow.sdk import AssetAny
+
+    condition = transform.timetable.asset_condition
+    assert isinstance(condition, AssetAny)  # any raw asset, not all of them
+    assert {asset.name for asset in condition.objects} == {"socialpulse.raw.facebook", "socialpulse.raw.instagram"}

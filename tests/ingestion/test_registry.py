@@ -71,7 +71,8 @@ def test_broken_yaml_reports_line(tmp_path):
 
 
 def test_link_to_unregistered_account_is_rejected(tmp_path):
-    path = _write(tmp_path, """  - {platform: facebook, id: "100000000000001", name: A, department: X, linked: "instagram:17841400000000099"}
+    path = _write(tmp_path, """  - {platform: facebook, id: "100000000000001", name: A, department: X,
+     linked: "instagram:17841400000000099"}
 """)
     with pytest.raises(RegistryError, match="linked account instagram:17841400000000099 is not registered"):
         load_registry(path)
