@@ -1,6 +1,7 @@
 {#
     md5 over the '|'-joined text of the columns, with a marker for NULL so that (NULL, 'a') and
-    ('', 'a') differ. A local stand-in for dbt_utils.generate_surrogate_key (no hub packages offline).
+    ('', 'a') differ. A local stand-in for dbt_utils.generate_surrogate_key (no hub packages
+    offline).
 #}
 {% macro surrogate_key(columns) -%}
     md5(concat_ws('|'

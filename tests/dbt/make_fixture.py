@@ -51,9 +51,7 @@ def day(t: int) -> date:
 
 def _end_time(metric_date: date) -> datetime:
     """Meta's end_time for a measured Pacific day: next midnight PST (all fixture days are PST)."""
-    return datetime.combine(metric_date + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
-        hours=8
-    )
+    return datetime.combine(metric_date + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=8)
 
 
 class _Observations:
@@ -96,9 +94,7 @@ class _Observations:
             )
         )
 
-    def node(
-        self, platform: str, account_id: str, field: str, metric_date: date, value: float
-    ) -> None:
+    def node(self, platform: str, account_id: str, field: str, metric_date: date, value: float) -> None:
         self.rows.append(
             (
                 "L1",
@@ -138,9 +134,7 @@ def _facebook(obs: _Observations) -> None:
         obs.insight(fb, page, "page_total_media_view_unique", day(t), 50 * t)
         obs.insight(fb, page, "page_post_engagements", day(t), 7 * t)
     # A breakdown of views: must not leak into the daily total.
-    obs.insight(
-        fb, page, "page_media_view", day(5), 20, dimension="is_from_ads", dimension_value="true"
-    )
+    obs.insight(fb, page, "page_media_view", day(5), 20, dimension="is_from_ads", dimension_value="true")
     # Re-fetches in load L2: day 3 gained restated 9 -> 4; day 2 gained re-fetched unchanged.
     obs.insight(fb, page, "page_daily_follows_unique", day(3), 4, load_id="L2", observed_at=L2_AT)
     obs.insight(fb, page, "page_daily_follows_unique", day(2), 3, load_id="L2", observed_at=L2_AT)
@@ -218,8 +212,7 @@ def make_fixture(path: Path | str) -> Path:
     try:
         con.execute("begin")
         con.executemany(
-            f"insert into raw.observations ({_COLUMNS}) values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into raw.observations ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             obs.rows,
         )
         con.executemany(

@@ -45,11 +45,11 @@ joined as (
         registry_accounts.active_from,
         registry_accounts.active_until,
         registry_accounts.linked_account_id,
-        registry_accounts.account_id is not null as is_registered,
 
         ---------- coverage
         observed_ranges.first_metric_date,
-        observed_ranges.last_metric_date
+        observed_ranges.last_metric_date,
+        registry_accounts.account_id is not null as is_registered
 
     from registry_accounts
     full outer join observed_ranges

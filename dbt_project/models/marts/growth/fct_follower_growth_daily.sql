@@ -66,8 +66,9 @@ final as (
 
     select
         ---------- keys
-        {{ surrogate_key(['with_growth.platform', 'with_growth.account_id', 'with_growth.metric_date']) }}
-            as account_day_id,
+        {{ surrogate_key([
+            'with_growth.platform', 'with_growth.account_id', 'with_growth.metric_date'
+        ]) }} as account_day_id,
         with_growth.platform,
         with_growth.account_id,
         with_growth.metric_date,
