@@ -184,9 +184,7 @@ def account_profile(seed: int, platform: str, account_id: str) -> dict[str, Any]
     ``follows_count``, media counts) derive from it.
     """
     code = _platform_code(platform)
-    rng = np.random.default_rng(
-        np.random.SeedSequence([*_seed_words(seed), code, _account_int(account_id), 0xA0])
-    )
+    rng = np.random.default_rng(np.random.SeedSequence([*_seed_words(seed), code, _account_int(account_id), 0xA0]))
     ig = platform == "instagram"
     base = float(np.clip(rng.lognormal(math.log(2200 if ig else 3200), 0.9), 800, 150_000))
     weekday = _WEEKDAY_SHAPE * rng.uniform(0.9, 1.1, 7)
@@ -247,9 +245,7 @@ def _generate_block(
     n = (nxt - first).days
     t0 = (first - EPOCH).days
     rng = np.random.default_rng(
-        np.random.SeedSequence(
-            [*_seed_words(seed), _platform_code(platform), account_int, 0xB1, year * 12 + month]
-        )
+        np.random.SeedSequence([*_seed_words(seed), _platform_code(platform), account_int, 0xB1, year * 12 + month])
     )
     t = np.arange(n) + t0  # global day index from the epoch
     weekday = prof["weekday"][(EPOCH.weekday() + t) % 7]
@@ -369,9 +365,7 @@ def _block(seed: int, platform: str, account_id: str, year: int, month: int) -> 
     return block
 
 
-def daily_series(
-    seed: int, platform: str, account_id: str, start: date, end: date
-) -> dict[str, np.ndarray]:
+def daily_series(seed: int, platform: str, account_id: str, start: date, end: date) -> dict[str, np.ndarray]:
     """Daily values for ``start..end`` inclusive, one int64 array per key in ``SERIES_KEYS``.
 
     ``followers`` is the total at the END of each day; the rest are per-day flows. Raises
@@ -434,12 +428,20 @@ def day_start_ts(d: date) -> int:
     return int(day_start_utc(d).timestamp())
 
 
+def pacific_utc_offset_hours(moment: datetime | int | float) -> int:
+    """Hours Pacific time is behind UTC at an instant: 7 (PDT) or 8 (PST)."""
+    ts = moment if isinstance(moment, int | float) else moment.timestamp()
+    year = datetime.fromtimestamp(ts, UTC).year
+    # Switches at 02:00 local: 10:00Z on the March Sunday (from PST), 09:00Z in November (PDT).
+    start = datetime.combine(_nth_sunday(year, 3, 2), datetime.min.time(), UTC) + timedelta(hours=10)
+    end = datetime.combine(_nth_sunday(year, 11, 1), datetime.min.time(), UTC) + timedelta(hours=9)
+    return 7 if start.timestamp() <= ts < end.timestamp() else 8
+
+
 def pacific_date(moment: datetime | int | float) -> date:
     """The America/Los_Angeles calendar date containing ``moment`` (aware datetime or unix s)."""
     ts = moment if isinstance(moment, int | float) else moment.timestamp()
-    # Pacific is UTC-8 or UTC-7, so the local date is date(utc-8h) or the day after.
-    d0 = datetime.fromtimestamp(ts - 8 * 3600, UTC).date()
-    return d0 + timedelta(days=1) if day_start_ts(d0 + timedelta(days=1)) <= ts else d0
+    return datetime.fromtimestamp(ts - 3600 * pacific_utc_offset_hours(ts), UTC).date()
 
 
 def end_time_str(measured_day: date) -> str:
