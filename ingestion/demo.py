@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -27,20 +28,42 @@ DEMO_TOKEN = "sandbox-demo-token"
 def main() -> int:
     """Run the demo; returns a process exit code."""
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     settings = load_settings()
     home = settings.home_abs
     env = devenv.airflow_env(home, {"SOCIALPULSE_LOOKBACK_DAYS": str(DEMO_LOOKBACK_DAYS),
                                     "SOCIALPULSE_META_TOKEN": DEMO_TOKEN})
-    print(f"[demo] Airflow home {env['AIRFLOW_HOME']} (SQLite), data folder {home}")
+    log_file = home / "demo.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text("", encoding="utf-8")
+    print(f"[demo] Airflow home {env['AIRFLOW_HOME']} (SQLite); Airflow's output goes to {log_file}")
     devenv.init_airflow(env)
     as_of = default_as_of()
     with devenv.sandbox_process("--accounts", "10") as url:
         env["SOCIALPULSE_GRAPH_URL"] = f"{url}/graph"
-        print(f"[demo] sandbox at {url}; nightly run for platform day {as_of} (lookback {DEMO_LOOKBACK_DAYS})")
-        devenv.airflow(env, "dags", "test", "socialpulse_nightly", "-c", json.dumps({"as_of": as_of.isoformat()}))
-    devenv.airflow(env, "dags", "test", "socialpulse_transform")
+        print(f"[demo] sandbox at {url}")
+        print(f"[demo] airflow dags test socialpulse_nightly: platform days up to {as_of} "
+              f"(lookback {DEMO_LOOKBACK_DAYS} days) ...")
+        devenv.airflow(env, "dags", "test", "socialpulse_nightly", "-c", json.dumps({"as_of": as_of.isoformat()}),
+                       log_file=log_file)
+    _require_fresh_loads(settings.warehouse, started_at)
+    print("[demo] airflow dags test socialpulse_transform: dbt build, publish ...")
+    devenv.airflow(env, "dags", "test", "socialpulse_transform", log_file=log_file)
     _summary(settings.warehouse, settings.bi_dir, time.monotonic() - started)
     return 0
+
+
+def _require_fresh_loads(warehouse: Path, since: datetime) -> None:
+    """`airflow dags test` can end without a failing exit code; check the loads really committed."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        committed = con.execute(
+            "select count(*) from raw.loads where status = 'committed' and committed_at >= ?", [since]
+        ).fetchone()[0]
+    finally:
+        con.close()
+    if committed == 0:
+        raise SystemExit("[demo] the nightly DAG committed no load; see the demo log")
 
 
 def _summary(warehouse: Path, bi_dir: Path, elapsed: float) -> None:

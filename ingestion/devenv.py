@@ -41,8 +41,24 @@ def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-def airflow(env: dict[str, str], *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
-    """Run the `airflow` CLI of this virtualenv."""
+def airflow(
+    env: dict[str, str], *args: str, check: bool = True, quiet: bool = False, log_file: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run the `airflow` CLI of this virtualenv; output to a log file, captured, or inherited.
+
+    With `log_file`, a failure prints the log's last lines so the reason is on screen.
+    """
+    if log_file is not None:
+        with log_file.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n$ airflow {' '.join(args)}\n")
+            fh.flush()
+            proc = subprocess.run([str(BIN / "airflow"), *args], env=env, text=True, stdout=fh,
+                                  stderr=subprocess.STDOUT)
+        if check and proc.returncode != 0:
+            tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+            print("\n".join(tail), file=sys.stderr)
+            raise subprocess.CalledProcessError(proc.returncode, ["airflow", *args])
+        return proc
     return subprocess.run(
         [str(BIN / "airflow"), *args], env=env, check=check, text=True,
         stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
