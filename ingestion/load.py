@@ -210,8 +210,8 @@ def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: s
         con.execute(
             """
             insert into raw.observations
-            select ?, response_id, platform, account_id, source, metric_name, period, metric_type,
-                   dimension, dimension_value, metric_date::date, end_time, value, observed_at
+            select ?, response_id, platform, account_id, object_type, object_id, source, metric_name,
+                   period, metric_type, dimension, dimension_value, metric_date::date, end_time, value, observed_at
             from incoming_observations
             """,
             [load_id],

@@ -18,11 +18,11 @@ import pandas as pd
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no telemetry attempts
 
 OBSERVATION_COLUMNS = (
-    "response_id", "platform", "account_id", "source", "metric_name", "period", "metric_type",
-    "dimension", "dimension_value", "metric_date", "end_time", "value", "observed_at",
+    "response_id", "platform", "account_id", "object_type", "object_id", "source", "metric_name", "period",
+    "metric_type", "dimension", "dimension_value", "metric_date", "end_time", "value", "observed_at",
 )
 OBSERVATION_KEY = (
-    "platform", "account_id", "source", "metric_name", "period", "metric_type", "dimension",
+    "platform", "account_id", "object_type", "object_id", "source", "metric_name", "period", "metric_type", "dimension",
     "dimension_value", "metric_date",
 )
 PLATFORMS = ("facebook", "instagram", "youtube", "snapchat")

@@ -54,6 +54,8 @@ RAW_DDL: tuple[str, ...] = (
         response_id varchar not null,
         platform varchar not null,      -- facebook | instagram | youtube | snapchat
         account_id varchar not null,
+        object_type varchar not null,   -- account | post | media | video
+        object_id varchar not null,     -- = account_id for account-level metrics
         source varchar not null,        -- insights | node
         metric_name varchar not null,
         period varchar not null,        -- day | week | days_28 | lifetime | snapshot
@@ -64,6 +66,107 @@ RAW_DDL: tuple[str, ...] = (
         end_time timestamptz,           -- as delivered by the platform, when it has one
         value double not null,
         observed_at timestamptz not null
+    )
+    """,
+    # Content metadata (posts, media, videos); latest per (platform, object_id) wins.
+    """
+    create table if not exists raw.objects (
+        load_id varchar not null,
+        response_id varchar not null,
+        platform varchar not null,
+        account_id varchar not null,
+        object_type varchar not null,
+        object_id varchar not null,
+        published_at timestamptz,
+        content_type varchar,
+        product_type varchar,
+        permalink varchar,
+        caption varchar,
+        observed_at timestamptz not null
+    )
+    """,
+    # What happened to each account in each run (health as data).
+    """
+    create table if not exists raw.account_runs (
+        run_id varchar not null,
+        load_id varchar,
+        platform varchar not null,
+        account_id varchar not null,
+        status varchar not null,        -- ok | failed | partial
+        error_class varchar,
+        error_code integer,
+        error_subcode integer,
+        message varchar,
+        fbtrace_id varchar,
+        requests integer,
+        retired_metrics varchar[],
+        since date,
+        until date,
+        finished_at timestamptz
+    )
+    """,
+    # The coverage ledger: which ranges of which endpoint/metric were fetched, when, with what outcome.
+    """
+    create table if not exists raw.coverage (
+        platform varchar not null,
+        account_id varchar not null,
+        endpoint varchar not null,
+        metric_name varchar not null,
+        since date not null,
+        until date not null,
+        fetched_at timestamptz not null,
+        load_id varchar,
+        outcome varchar not null        -- ok | failed | retired
+    )
+    """,
+    # Token health from debug_token; token_ref names the variable/connection, never the token.
+    """
+    create table if not exists raw.tokens (
+        checked_at timestamptz not null,
+        token_ref varchar not null,
+        platform varchar not null,
+        is_valid boolean,
+        expires_at timestamptz,
+        data_access_expires_at timestamptz,
+        scopes varchar[],
+        missing_scopes varchar[]
+    )
+    """,
+    # Metrics the platform refused as retired/invalid, detected at run time.
+    """
+    create table if not exists raw.metric_registry_events (
+        detected_at timestamptz not null,
+        platform varchar not null,
+        metric_name varchar not null,
+        error_code integer,
+        message varchar,
+        run_id varchar
+    )
+    """,
+    # Every GX validation run (load gate and mart gate).
+    """
+    create table if not exists raw.validation_runs (
+        validated_at timestamptz not null,
+        run_id varchar,
+        load_id varchar,
+        suite varchar not null,
+        success boolean not null,
+        evaluated integer,
+        failed integer,
+        raised integer,
+        rows bigint,
+        gx_seconds double,
+        docs_path varchar
+    )
+    """,
+    # The organisation from the registry (replaced by each load).
+    """
+    create table if not exists raw.organisation (
+        name varchar not null,
+        timezone varchar not null,
+        population integer not null,
+        population_by_age json,
+        loaded_at timestamptz not null
     )
     """,
     # The account registry as of the latest load (replaced in the same transaction).

@@ -43,6 +43,8 @@ def _observation(
         "response_id": record["response_id"],
         "platform": record["platform"],
         "account_id": record["account_id"],
+        "object_type": record.get("object_type", "account"),
+        "object_id": record.get("object_id") or record["account_id"],
         "source": source,
         "metric_name": metric_name,
         "period": period,
