@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import date
 
 from ingestion.registry import RegistryError
@@ -41,6 +41,23 @@ def _print_report(report) -> int:
     return 1 if failed else 0
 
 
+@contextmanager
+def _progress(label: str):
+    """A progress bar over accounts on a terminal; silent when output is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(accounts: int, result) -> None:
+            bar.update(task, advance=accounts, description=f"{label} {result.platform}")
+
+        yield advance
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `socialpulse` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -53,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sandbox", help="local platform API stand-in (see `socialpulse sandbox --help`)")
     run = sub.add_parser("run", help="the whole nightly chain without Airflow")
     run.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")
+    ingest = sub.add_parser("ingest", help="fetch and load the nightly window, without dbt/publish")
+    ingest.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")
     backfill = sub.add_parser("backfill", help="load a date range, then transform once")
     backfill.add_argument("--since", type=_date, required=True)
     backfill.add_argument("--until", type=_date, required=True)
-    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram"])
+    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram", "youtube"])
     backfill.add_argument("--account", action="append")
-    sub.add_parser("status", help="coverage and freshness per account")
+    backfill.add_argument("--force", action="store_true", help="re-fetch days the coverage ledger already holds")
+    backfill.add_argument("--no-transform", action="store_true", help="load only; run dbt later")
+    replay = sub.add_parser("replay", help="re-derive observations from stored responses (no API calls)")
+    replay.add_argument("--load-id", action="append", help="only these loads (default: every committed load)")
+    sub.add_parser("status", help="coverage, freshness and failures per account")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -69,20 +92,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _print_report(pipeline.run_nightly(settings, args.as_of))
+        if args.command == "ingest":
+            with _progress("fetching") as progress:
+                return _print_report(pipeline.run_ingest(settings, args.as_of, progress))
         if args.command == "backfill":
             if args.until < args.since:
                 parser.error("--until is before --since")
-            return _print_report(
-                pipeline.run_backfill(
+            with _progress("backfilling") as progress:
+                report = pipeline.run_backfill(
                     settings, args.since, args.until,
                     tuple(args.platform) if args.platform else None,
                     tuple(args.account) if args.account else None,
+                    force=args.force, transform=not args.no_transform, progress=progress,
                 )
-            )
-        if args.command == "status":
-            from ingestion.status import account_status
+            return _print_report(report)
+        if args.command == "replay":
+            from ingestion.load import replay
 
-            print(json.dumps(account_status(settings), indent=1, default=str))
+            for load_id, rows in replay(settings, args.load_id).items():
+                print(f"replayed {load_id}: {rows} observations")
+            return 0
+        if args.command == "status":
+            from ingestion.status import account_status, print_status
+
+            print_status(account_status(settings))
             return 0
     except RegistryError as exc:
         print(f"socialpulse: {exc}", file=sys.stderr)

@@ -1,29 +1,37 @@
 """Fetch: call the platform APIs for a chunk of account plans and land the responses.
 
-Accounts are isolated: each account's requests run in one worker; an account whose token is expired
-or whose requests keep failing is recorded as failed and its responses are not landed (all or
-nothing per account, so the loader never sees half an account). A retired metric degrades alone: it
-is recorded and the account still succeeds with the other requests.
+The engine works in rounds. Round one holds every account's first calls; each answer may add
+follow-ups (the next page, the insights of the posts just listed) to the next round, and transient
+or throttled failures are retried in a later round after a backoff. The executor packs a round
+into as few round trips as the platform allows (Graph batch requests of 50).
+
+Accounts are isolated: an account whose token is expired, whose permission is missing or whose
+calls keep failing is recorded as failed, and none of its responses are landed (all or nothing per
+account, so the loader never sees half an account). A retired metric degrades alone: the call is
+split to isolate it, it is recorded, and the account still succeeds with the other metrics. Calls
+that only mean "no data for this object" (a story with too few viewers) are skipped and counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingestion import landing
-from ingestion.http import ApiError, ErrorClass, HttpClient
+from ingestion.executors import GraphExecutor, YouTubeExecutor
+from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.plan import AccountPlan
-from ingestion.platforms import RequestSpec, facebook, instagram
+from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, youtube
 from ingestion.redact import redact
 from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PLATFORM_MODULES = {"facebook": facebook, "instagram": instagram}
+PLATFORM_MODULES = {"facebook": facebook, "instagram": instagram, "youtube": youtube}
+EXECUTORS = {"graph": GraphExecutor, "youtube": YouTubeExecutor}
 
 
 @dataclass
@@ -37,90 +45,142 @@ class FetchResult:
     accounts_failed: int
     responses: int
     round_trips: int
+    sub_requests: int
+    retries: int
     failures: list[dict[str, Any]]
+    retired_metrics: list[str]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for XCom and run reports."""
         return dict(self.__dict__)
 
 
-def _response_id(run_id: str, spec: RequestSpec, index: int) -> str:
-    raw = f"{run_id}|{spec.platform}|{spec.account_id}|{spec.path}|{sorted(spec.params.items())}|{index}"
-    return hashlib.sha1(raw.encode()).hexdigest()[:20]
+@dataclass
+class _Account:
+    plan: AccountPlan
+    token: str | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    skipped: int = 0
+    retired: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "platform": self.plan.platform, "account_id": self.plan.account_id, "since": self.plan.since,
+            "until": self.plan.until, "status": "failed" if self.error else "ok", "requests": self.requests,
+            "skipped_objects": self.skipped, "retired_metrics": sorted(set(self.retired)), "error": self.error,
+        }
 
 
-def _fetch_account(
-    client: HttpClient, settings: Settings, run_id: str, plan: AccountPlan
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """All requests of one account: (landed records, status)."""
-    status: dict[str, Any] = {
-        "platform": plan.platform, "account_id": plan.account_id, "since": plan.since,
-        "until": plan.until, "status": "ok", "requests": 0, "retired_metrics": [], "error": None,
+def _response_id(run_id: str, spec: RequestSpec) -> str:
+    return hashlib.sha1(f"{run_id}|{spec.key()}".encode()).hexdigest()[:20]
+
+
+def _record(run_id: str, settings: Settings, spec: RequestSpec, resp: ApiResponse) -> dict[str, Any]:
+    return {
+        "response_id": _response_id(run_id, spec),
+        "platform": spec.platform,
+        "account_id": spec.account_id,
+        "endpoint": spec.endpoint,
+        "object_type": spec.object_type,
+        "object_id": spec.object_id or spec.account_id,
+        "url": resp.url,
+        "params": resp.params,
+        "api_version": settings.graph_api_version if spec.base == "graph" else spec.base,
+        "http_status": resp.http_status,
+        "fetched_at": resp.fetched_at,
+        "usage_headers": resp.usage_headers,
+        "body": resp.body,
     }
-    token = settings.token_for(plan.token_env)
-    if token is None:
-        status.update(status="failed", error={"error_class": str(ErrorClass.AUTH),
-                                              "message": "no token configured for this account"})
-        return [], status
-    base = f"{settings.graph_url.rstrip('/')}/{settings.graph_api_version}"
-    records = []
-    for index, spec in enumerate(PLATFORM_MODULES[plan.platform].requests_for(plan)):
-        status["requests"] += 1
-        try:
-            resp = client.get_meta(f"{base}/{spec.path}", {**spec.params, "access_token": token.get_secret_value()})
-        except ApiError as error:
-            if error.error_class is ErrorClass.RETIRED_METRIC:
-                status["retired_metrics"].append({"params": spec.params.get("metric"), **error.summary()})
-                continue
-            status.update(status="failed", error=error.summary())
-            log.warning("%s:%s failed: %s", plan.platform, plan.account_id, error.summary())
-            return [], status
-        records.append(
-            {
-                "response_id": _response_id(run_id, spec, index),
-                "platform": spec.platform,
-                "account_id": spec.account_id,
-                "endpoint": spec.endpoint,
-                "url": resp.url,
-                "params": resp.params,
-                "api_version": settings.graph_api_version,
-                "http_status": resp.http_status,
-                "fetched_at": resp.fetched_at,
-                "usage_headers": resp.usage_headers,
-                "body": resp.body,
-            }
-        )
-    return records, status
 
 
-def fetch_chunk(settings: Settings, run_id: str, chunk: str, plans: list[AccountPlan]) -> FetchResult:
-    """Fetch every plan of one platform chunk in parallel and land the result."""
+def fetch_chunk(
+    settings: Settings, run_id: str, chunk: str, plans: list[AccountPlan], ctx: FetchContext | None = None
+) -> FetchResult:
+    """Fetch every plan of one platform chunk and land the result."""
     platforms = {p.platform for p in plans}
     if len(platforms) > 1:
         raise ValueError(f"a chunk holds one platform, got {sorted(platforms)}")
     platform = platforms.pop() if platforms else "none"
-    secrets = tuple(
-        t.get_secret_value() for t in {settings.token_for(p.token_env) for p in plans} if t is not None
-    )
+    module = PLATFORM_MODULES.get(platform)
+    ctx = ctx or FetchContext(as_of=max((p.until for p in plans), default=None))
+    accounts = {}
+    for plan in plans:
+        token = settings.token_for(plan.token_env, plan.platform)
+        accounts[plan.account_id] = _Account(plan, token.get_secret_value() if token else None)
+    secrets = tuple(a.token for a in accounts.values() if a.token)
     client = HttpClient(timeout_s=settings.http_timeout_s, max_retries=settings.http_max_retries, secrets=secrets)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, settings.fetch_concurrency)) as pool:
-            results = list(pool.map(lambda p: _fetch_account(client, settings, run_id, p), plans))
+        if module is not None:
+            _run_rounds(settings, run_id, module, ctx, accounts, client)
     finally:
         client.close()
-    records = [r for recs, _ in results for r in recs]
-    statuses = [s for _, s in results]
+
+    records = [r for a in accounts.values() if a.error is None for r in a.records]
+    statuses = [a.status() for a in accounts.values()]
     landing.write_chunk(settings.landing_dir, run_id, platform, chunk, records, statuses)
-    failures = [
-        {"account_id": s["account_id"], **(s["error"] or {})} for s in statuses if s["status"] != "ok"
-    ]
+    failures = [{"account_id": s["account_id"], **s["error"]} for s in statuses if s["error"]]
     for failure in failures:  # never let a secret reach a log line
         failure["message"] = redact(str(failure.get("message", "")), secrets)
     return FetchResult(
         run_id=run_id, platform=platform, chunk=chunk,
-        accounts_ok=sum(s["status"] == "ok" for s in statuses), accounts_failed=len(failures),
-        responses=len(records), round_trips=client.stats.round_trips, failures=failures,
+        accounts_ok=sum(1 for s in statuses if not s["error"]), accounts_failed=len(failures),
+        responses=len(records), round_trips=client.stats.round_trips,
+        sub_requests=sum(a.requests for a in accounts.values()), retries=client.stats.retries,
+        failures=failures, retired_metrics=sorted({m for a in accounts.values() for m in a.retired}),
     )
+
+
+def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], client: HttpClient) -> None:
+    executor = EXECUTORS[module.API](settings, client)
+    queue: list[tuple[RequestSpec, int]] = []
+    for account in accounts.values():
+        if account.token is None:
+            account.error = {"error_class": str(ErrorClass.AUTH), "message": "no token configured for this account"}
+            continue
+        queue.extend((spec, 0) for spec in module.requests_for(account.plan, ctx))
+    while queue:
+        round_items = [(spec, attempt) for spec, attempt in queue if accounts[spec.account_id].error is None]
+        queue = []
+        if not round_items:
+            break
+        outcomes = executor.execute([(spec, accounts[spec.account_id].token) for spec, _ in round_items])
+        wait = 0.0
+        for (spec, attempt), outcome in zip(round_items, outcomes, strict=True):
+            account = accounts[spec.account_id]
+            if account.error is not None:
+                continue
+            account.requests += 1
+            if isinstance(outcome, ApiResponse):
+                account.records.append(_record(run_id, settings, spec, outcome))
+                queue.extend((follow, 0) for follow in module.follow_ups(spec, outcome.body, ctx))
+                continue
+            retry, delay = _handle_error(account, spec, attempt, outcome, client, settings.http_max_retries)
+            queue.extend(retry)
+            wait = max(wait, delay)
+        if queue and wait:
+            time.sleep(wait)
+
+
+def _handle_error(account: _Account, spec: RequestSpec, attempt: int, error: ApiError, client: HttpClient,
+                  max_retries: int) -> tuple[list[tuple[RequestSpec, int]], float]:
+    """Decide what a failed call means: retry later, split, skip, or fail the account."""
+    if error.error_class is ErrorClass.RETIRED_METRIC:
+        metrics = spec.metrics()
+        if len(metrics) > 1:  # isolate the retired metric: one call per metric, once
+            return [(spec.with_metrics([m]), attempt) for m in metrics], 0.0
+        account.retired.extend(metrics or ["?"])
+        log.warning("%s metric %s refused as retired/invalid: %s", spec.platform, metrics, error)
+        return [], 0.0
+    if error.code is not None and error.code in spec.tolerated_codes:
+        account.skipped += 1
+        return [], 0.0
+    if error.error_class in RETRYABLE and attempt < max_retries:
+        return [(spec, attempt + 1)], client.backoff(attempt, error)
+    account.error = {**error.summary(), "endpoint": spec.endpoint}
+    log.warning("%s:%s failed on %s: %s", spec.platform, spec.account_id, spec.endpoint, error.summary())
+    return [], 0.0
 
 
 def chunk_plans(plans: list[AccountPlan], size: int) -> list[list[AccountPlan]]:

@@ -8,8 +8,10 @@ alone. Every message that leaves this module is redacted.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,6 +133,7 @@ class HttpStats:
 
     round_trips: int = 0
     retries: int = 0
+    slowdowns: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -160,8 +163,44 @@ def _server_time(headers: requests.structures.CaseInsensitiveDict) -> datetime:
         return datetime.now(UTC)
 
 
+def classify_google_error(http_status: int, body: Any) -> ApiError:
+    """Turn a Google API (YouTube Data/Analytics, OAuth) error response into an ApiError."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        if isinstance(err, str):  # OAuth endpoints: {"error": "invalid_grant", ...}
+            return ApiError(ErrorClass.AUTH, f"OAuth error {err}", http_status=http_status)
+        cls = ErrorClass.TRANSIENT if http_status >= 500 or http_status == 429 else ErrorClass.GARBAGE
+        return ApiError(cls, f"HTTP {http_status} without a Google error envelope", http_status=http_status)
+    reasons = {e.get("reason") for e in err.get("errors", []) if isinstance(e, dict)}
+    message = redact(str(err.get("message", "")))[:500]
+    if http_status == 401:
+        cls = ErrorClass.AUTH
+    elif reasons & {"quotaExceeded", "dailyLimitExceeded"}:
+        # The daily quota resets at midnight Pacific: retrying within this run cannot help.
+        cls = ErrorClass.PERMISSION
+        message = f"quota exhausted until midnight PT: {message}"
+    elif http_status == 429 or reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+        cls = ErrorClass.THROTTLED
+    elif http_status == 403:
+        cls = ErrorClass.PERMISSION
+    elif http_status >= 500:
+        cls = ErrorClass.TRANSIENT
+    else:
+        cls = ErrorClass.INVALID_REQUEST
+    return ApiError(cls, f"({http_status}) {message}", http_status=http_status, code=err.get("code"))
+
+
+# Above this share (percent) of any rate-limit counter the client slows down, before Meta throttles.
+SLOWDOWN_FROM_PERCENT = 75.0
+MAX_SLOWDOWN_S = 5.0
+
+
 class HttpClient:
-    """A `requests.Session` with retries, backoff and classification, shared by all platforms."""
+    """A `requests.Session` with retries, backoff, pacing and classification, shared by all platforms.
+
+    Thread-safe for concurrent requests (requests' connection pool is); the pacing state is shared,
+    so when usage headers approach a limit every worker of this client slows down together.
+    """
 
     def __init__(
         self,
@@ -171,9 +210,10 @@ class HttpClient:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 60.0,
         secrets: tuple[str, ...] = (),
+        max_body_bytes: int = 50 * 1024 * 1024,
     ) -> None:
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.timeout_s = timeout_s
@@ -181,62 +221,125 @@ class HttpClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.secrets = secrets
+        self.max_body_bytes = max_body_bytes
         self.stats = HttpStats()
+        self._lock = threading.Lock()
+        self._pause_until = 0.0
 
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()
 
-    def _backoff(self, attempt: int, error: ApiError) -> float:
+    def backoff(self, attempt: int, error: ApiError) -> float:
+        """Seconds to wait before retry number `attempt` (0-based) after `error`."""
         if error.retry_after_s is not None:
             return min(error.retry_after_s, self.backoff_cap_s)
         delay = min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
         return delay * (0.5 + random.random() / 2)  # jitter: spread retries of parallel workers
 
-    def get_meta(self, url: str, params: dict[str, Any]) -> ApiResponse:
-        """GET a Graph API URL; retry retryable failures, raise ApiError for the rest."""
+    def _count_error(self, error: ApiError) -> None:
+        with self._lock:
+            self.stats.errors[str(error.error_class)] = self.stats.errors.get(str(error.error_class), 0) + 1
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        classify=classify_meta_error,
+        retries: int | None = None,
+    ) -> ApiResponse:
+        """Send a request; retry retryable failures with backoff; raise ApiError for the rest."""
         attempt = 0
+        max_retries = self.max_retries if retries is None else retries
         while True:
             try:
-                return self._get_meta_once(url, params, attempt + 1)
+                return self._send_once(method, url, params or {}, data, headers or {}, classify, attempt + 1)
             except ApiError as error:
-                self.stats.errors[str(error.error_class)] = self.stats.errors.get(str(error.error_class), 0) + 1
-                if error.error_class not in RETRYABLE or attempt >= self.max_retries:
+                self._count_error(error)
+                if error.error_class not in RETRYABLE or attempt >= max_retries:
                     raise
-                time.sleep(self._backoff(attempt, error))
+                time.sleep(self.backoff(attempt, error))
                 attempt += 1
-                self.stats.retries += 1
+                with self._lock:
+                    self.stats.retries += 1
 
-    def _get_meta_once(self, url: str, params: dict[str, Any], attempts: int) -> ApiResponse:
-        self.stats.round_trips += 1
+    def get_meta(self, url: str, params: dict[str, Any]) -> ApiResponse:
+        """GET a Graph API URL (kept for callers that do not batch)."""
+        return self.send("GET", url, params=params)
+
+    def _pace(self) -> None:
+        delay = self._pause_until - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def _observe_usage(self, usage: dict[str, Any]) -> None:
+        """Slow every worker down as the platform's usage counters approach their limit."""
+        peak = _peak_usage_percent(usage)
+        if peak > SLOWDOWN_FROM_PERCENT:
+            pause = MAX_SLOWDOWN_S * min(1.0, (peak - SLOWDOWN_FROM_PERCENT) / (100 - SLOWDOWN_FROM_PERCENT))
+            with self._lock:
+                self._pause_until = max(self._pause_until, time.monotonic() + pause)
+                self.stats.slowdowns += 1
+
+    def _send_once(self, method, url, params, data, headers, classify, attempts) -> ApiResponse:
+        self._pace()
+        with self._lock:
+            self.stats.round_trips += 1
         try:
-            resp = self.session.get(url, params=params, timeout=self.timeout_s)
-        except requests.RequestException as exc:
+            resp = self.session.request(method, url, params=params, data=data, headers=headers,
+                                        timeout=self.timeout_s, stream=True)
+            content = resp.raw.read(self.max_body_bytes + 1, decode_content=True)
+            resp.close()
+        except (requests.RequestException, OSError, http.client.HTTPException) as exc:
             # requests puts the full URL (with the token) into some messages: redact.
             raise ApiError(ErrorClass.TRANSIENT, redact(f"{type(exc).__name__}: {exc}", self.secrets)) from None
+        if len(content) > self.max_body_bytes:
+            raise ApiError(ErrorClass.GARBAGE, f"response larger than {self.max_body_bytes} bytes",
+                           http_status=resp.status_code)
         try:
-            body = resp.json()
+            body = json.loads(content)
         except ValueError:
             body = None
-        if resp.status_code == 200 and isinstance(body, dict) and "error" not in body:
+        usage = _usage(resp.headers)
+        self._observe_usage(usage)
+        if resp.status_code == 200 and body is not None and not (isinstance(body, dict) and "error" in body):
             return ApiResponse(
                 url=redact(url, self.secrets),
                 params=redact_params(params),
                 http_status=resp.status_code,
                 fetched_at=_server_time(resp.headers),
-                usage_headers=_usage(resp.headers),
+                usage_headers=usage,
                 body=body,
                 attempts=attempts,
             )
         if body is None:
             cls = ErrorClass.TRANSIENT if resp.status_code >= 500 or resp.status_code == 429 else ErrorClass.GARBAGE
-            raise ApiError(cls, f"HTTP {resp.status_code}: response is not JSON", http_status=resp.status_code)
-        if resp.status_code == 200 and not isinstance(body, dict):
-            raise ApiError(ErrorClass.GARBAGE, "HTTP 200 with a non-object JSON body", http_status=200)
-        error = classify_meta_error(resp.status_code, body)
+            raise ApiError(cls, f"HTTP {resp.status_code}: response is not JSON", http_status=resp.status_code,
+                           retry_after_s=_regain_seconds(resp.headers))
+        error = classify(resp.status_code, body)
         if error.error_class is ErrorClass.THROTTLED:
             error.retry_after_s = _regain_seconds(resp.headers)
         raise error
+
+
+def _peak_usage_percent(usage: dict[str, Any]) -> float:
+    """The highest counter (percent of limit) in X-App-Usage / X-Business-Use-Case-Usage."""
+    peak = 0.0
+    app = usage.get("x-app-usage")
+    if isinstance(app, dict):
+        peak = max([peak, *(float(v) for v in app.values() if isinstance(v, int | float))])
+    buc = usage.get("x-business-use-case-usage")
+    if isinstance(buc, dict):
+        for entries in buc.values():
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict):
+                    peak = max([peak, *(float(entry.get(k, 0) or 0) for k in
+                                         ("call_count", "total_cputime", "total_time"))])
+    return peak
 
 
 def _regain_seconds(headers: requests.structures.CaseInsensitiveDict) -> float | None:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ingestion import landing, quality
 from ingestion.fetch import PLATFORM_MODULES
+from ingestion.metrics import known_metrics
 from ingestion.platforms.meta import ParseError
 from ingestion.registry import Registry
 from ingestion.settings import Settings
@@ -55,34 +56,34 @@ def load_id_for(run_id: str, platform: str) -> str:
 
 
 def _known_metrics(platform: str) -> set[str]:
-    module = PLATFORM_MODULES[platform]
-    metrics = set(module.NODE_FIELDS)
-    for name in ("DAILY_METRICS", "TIME_SERIES_METRICS", "TOTAL_VALUE_METRICS"):
-        metrics.update(getattr(module, name, ()))
-    if platform == "instagram":
-        metrics.add("follows_and_unfollows")
-    return metrics
+    return known_metrics(platform)
 
 
-def _parse_records(
+def parse_records(
     platform: str, records: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Observations of every parseable account, and the parse error of each account that is not."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """Observations and objects of every parseable account, and the parse error of each that is not.
+
+    Parsing is per account: one account's garbage response cuts out that account only.
+    """
     parser = PLATFORM_MODULES[platform].parse
     by_account: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_account.setdefault(record["account_id"], []).append(record)
-    observations, broken = [], {}
+    observations, objects, broken = [], [], {}
     for account_id, recs in by_account.items():
         try:
-            rows = []
+            rows, objs = [], []
             for rec in recs:
-                rec["fetched_at_dt"] = datetime.fromisoformat(rec["fetched_at"])
-                rows.extend(parser(rec))
+                rec["fetched_at_dt"] = datetime.fromisoformat(str(rec["fetched_at"]))
+                parsed = parser(rec)
+                rows.extend(parsed.observations)
+                objs.extend(parsed.objects)
             observations.extend(rows)
-        except (ParseError, KeyError, TypeError, ValueError) as exc:
+            objects.extend(objs)
+        except (ParseError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             broken[account_id] = f"{type(exc).__name__}: {exc}"[:500]
-    return observations, broken
+    return observations, objects, broken
 
 
 def _observations_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -124,9 +125,10 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             result.status = "already_loaded"
             return result
         if not records:
+            _record_health_only(con, run_id, load_id, statuses, result)
             return result
 
-        observations, broken = _parse_records(platform, records)
+        observations, objects, broken = parse_records(platform, records)
         for account_id, message in broken.items():
             result.accounts_failed.append({"account_id": account_id, "error_class": "garbage_response",
                                            "message": message})
@@ -136,6 +138,7 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
                        {"reason": "unparseable responses", "accounts": broken})
         if not good_records:
             result.status = "quarantined"
+            _record_health_only(con, run_id, load_id, statuses, result)
             return result
 
         df = _observations_frame(observations)
@@ -151,7 +154,8 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             log.error("load %s quarantined at %s: %s", load_id, where, gate.failures)
             return result
 
-        _commit(con, settings, registry, load_id, run_id, good_records, df)
+        objects = [o for o in objects if o["account_id"] not in broken]
+        _commit(con, registry, load_id, run_id, good_records, df, _objects_frame(objects), statuses, result)
         result.status = "committed"
         result.responses = len(good_records)
         result.observations = len(df)
@@ -163,9 +167,74 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
         con.close()
 
 
-def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: str,
-            records: list[dict[str, Any]], df: pd.DataFrame) -> None:
-    """Insert responses, observations, the registry and the load row in one transaction."""
+def _record_health_only(con, run_id: str, load_id: str, statuses: list[dict[str, Any]], result: LoadResult) -> None:
+    """When nothing loads (every account failed), still record what happened to each account."""
+    if not statuses:
+        return
+    runs = _account_runs_frame(run_id, load_id, statuses, result.accounts_failed, datetime.now(UTC))
+    con.register("incoming_runs", runs)
+    try:
+        con.execute("insert into raw.account_runs by name select * from incoming_runs")
+    finally:
+        con.unregister("incoming_runs")
+
+
+OBJECT_COLUMNS = ("response_id", "platform", "account_id", "object_type", "object_id", "published_at",
+                  "content_type", "product_type", "permalink", "caption", "observed_at")
+
+
+def _objects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(OBJECT_COLUMNS))
+    df["published_at"] = pd.to_datetime(df["published_at"], utc=True, errors="coerce", format="ISO8601")
+    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
+    return df.astype({c: "object" for c in ("content_type", "product_type", "permalink", "caption")})
+
+
+def _account_runs_frame(run_id: str, load_id: str, statuses: list[dict[str, Any]], failed: list[dict[str, Any]],
+                        finished: datetime) -> pd.DataFrame:
+    """One row per planned account: its outcome in this run (health as data)."""
+    failed_by_id = {f["account_id"]: f for f in failed}
+    rows = []
+    for s in statuses:
+        error = failed_by_id.get(s["account_id"]) or s.get("error") or {}
+        status = "failed" if error else ("partial" if s.get("retired_metrics") else "ok")
+        rows.append({
+            "run_id": run_id, "load_id": load_id, "platform": s["platform"], "account_id": s["account_id"],
+            "status": status, "error_class": error.get("error_class"), "error_code": error.get("code"),
+            "error_subcode": error.get("subcode"), "message": error.get("message"),
+            "fbtrace_id": error.get("fbtrace_id"), "requests": s.get("requests"),
+            "retired_metrics": list(s.get("retired_metrics") or []),
+            "since": date.fromisoformat(str(s["since"])), "until": date.fromisoformat(str(s["until"])),
+            "finished_at": finished,
+        })
+    return pd.DataFrame(rows, columns=["run_id", "load_id", "platform", "account_id", "status", "error_class",
+                                       "error_code", "error_subcode", "message", "fbtrace_id", "requests",
+                                       "retired_metrics", "since", "until", "finished_at"])
+
+
+def _coverage_frame(load_id: str, statuses: list[dict[str, Any]], failed_ids: set[str],
+                    fetched_at: datetime) -> pd.DataFrame:
+    """The coverage ledger rows of this load: per account and window, fetched ok or failed."""
+    rows = [
+        {"platform": s["platform"], "account_id": s["account_id"], "endpoint": "account",
+         "metric_name": "*", "since": date.fromisoformat(str(s["since"])),
+         "until": date.fromisoformat(str(s["until"])), "fetched_at": fetched_at, "load_id": load_id,
+         "outcome": "failed" if s["account_id"] in failed_ids else "ok"}
+        for s in statuses
+    ]
+    for s in statuses:
+        for metric in s.get("retired_metrics") or []:
+            rows.append({"platform": s["platform"], "account_id": s["account_id"], "endpoint": "insights",
+                         "metric_name": metric, "since": date.fromisoformat(str(s["since"])),
+                         "until": date.fromisoformat(str(s["until"])), "fetched_at": fetched_at,
+                         "load_id": load_id, "outcome": "retired"})
+    return pd.DataFrame(rows, columns=["platform", "account_id", "endpoint", "metric_name", "since", "until",
+                                       "fetched_at", "load_id", "outcome"])
+
+
+def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[dict[str, Any]],
+            df: pd.DataFrame, objects: pd.DataFrame, statuses: list[dict[str, Any]], result: LoadResult) -> None:
+    """Insert responses, observations, objects, health, ledger, registry and the load row atomically."""
     started = datetime.now(UTC)
     responses = pd.DataFrame(
         {
@@ -180,6 +249,8 @@ def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: s
             "fetched_at": pd.to_datetime([r["fetched_at"] for r in records], utc=True),
             "usage_headers": [json.dumps(r["usage_headers"]) for r in records],
             "body": [json.dumps(r["body"]) for r in records],
+            "object_type": [r.get("object_type", "account") for r in records],
+            "object_id": [r.get("object_id") or r["account_id"] for r in records],
         }
     )
     accounts = pd.DataFrame(
@@ -193,16 +264,31 @@ def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: s
             for a in registry.accounts
         ]
     )
-    con.register("incoming_responses", responses)
-    con.register("incoming_observations", df)
-    con.register("incoming_accounts", accounts)
+    failed_ids = {f["account_id"] for f in result.accounts_failed}
+    runs = _account_runs_frame(run_id, load_id, statuses, result.accounts_failed, started)
+    coverage = _coverage_frame(load_id, statuses, failed_ids, started)
+    retired = [
+        {"detected_at": started, "platform": s["platform"], "metric_name": m, "error_code": 100,
+         "message": "refused as retired/invalid insights metric", "run_id": run_id}
+        for s in statuses for m in s.get("retired_metrics") or []
+    ]
+    retired_df = pd.DataFrame(retired, columns=["detected_at", "platform", "metric_name", "error_code", "message",
+                                                "run_id"]).drop_duplicates(["platform", "metric_name"])
+    org = registry.organisation
+    organisation = pd.DataFrame([{"name": org.name, "timezone": org.timezone, "population": org.population,
+                                  "population_by_age": json.dumps(org.population_by_age), "loaded_at": started}])
+    frames = {"incoming_responses": responses, "incoming_observations": df, "incoming_accounts": accounts,
+              "incoming_objects": objects, "incoming_runs": runs, "incoming_coverage": coverage,
+              "incoming_retired": retired_df, "incoming_organisation": organisation}
+    for name, frame in frames.items():
+        con.register(name, frame)
     con.execute("begin transaction")
     try:
         con.execute(
             """
             insert into raw.responses
             select ?, response_id, platform, account_id, endpoint, request_url, request_params::json,
-                   api_version, http_status, fetched_at, usage_headers::json, body::json
+                   api_version, http_status, fetched_at, usage_headers::json, body::json, object_type, object_id
             from incoming_responses
             """,
             [load_id],
@@ -215,6 +301,15 @@ def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: s
             from incoming_observations
             """,
             [load_id],
+        )
+        con.execute("insert into raw.objects select ?, * from incoming_objects", [load_id])
+        con.execute("insert into raw.account_runs by name select * from incoming_runs")
+        con.execute("insert into raw.coverage by name select * from incoming_coverage")
+        con.execute("insert into raw.metric_registry_events by name select * from incoming_retired")
+        con.execute("delete from raw.organisation")
+        con.execute(
+            "insert into raw.organisation select name, timezone, population, population_by_age::json, loaded_at "
+            "from incoming_organisation"
         )
         con.execute("delete from raw.accounts")
         con.execute(
@@ -239,5 +334,76 @@ def _commit(con, settings: Settings, registry: Registry, load_id: str, run_id: s
         con.execute("rollback")
         raise
     finally:
-        for name in ("incoming_responses", "incoming_observations", "incoming_accounts"):
+        for name in frames:
             con.unregister(name)
+
+
+def replay(settings: Settings, load_ids: list[str] | None = None) -> dict[str, int]:
+    """Re-derive observations and objects from the stored raw responses, without calling any API.
+
+    Used after a parser fix: for each committed load, the responses kept verbatim in
+    `raw.responses` are parsed again and replace that load's observations and objects in one
+    transaction. Returns observations written per load id.
+    """
+    con = connect(settings.warehouse)
+    written: dict[str, int] = {}
+    try:
+        ids = load_ids or [r[0] for r in con.execute(
+            "select load_id from raw.loads where status = 'committed' order by committed_at").fetchall()]
+        for load_id in ids:
+            rows = con.execute(
+                """
+                select response_id, platform, account_id, endpoint, request_params::varchar, fetched_at,
+                       body::varchar, coalesce(object_type, 'account'), coalesce(object_id, account_id)
+                from raw.responses where load_id = ?
+                """,
+                [load_id],
+            ).fetchall()
+            if not rows:
+                continue
+            records = []
+            for response_id, platform, account_id, endpoint, params, fetched_at, body, object_type, object_id in rows:
+                records.append({
+                    "response_id": response_id, "platform": platform, "account_id": account_id,
+                    "endpoint": endpoint, "params": json.loads(params or "{}"), "fetched_at": fetched_at.isoformat(),
+                    "body": json.loads(body or "null"), "object_type": object_type, "object_id": object_id,
+                })
+            by_platform: dict[str, list[dict[str, Any]]] = {}
+            for record in records:
+                by_platform.setdefault(record["platform"], []).append(record)
+            observations, objects = [], []
+            for platform, recs in by_platform.items():
+                obs, objs, broken = parse_records(platform, recs)
+                if broken:
+                    raise ValueError(f"load {load_id}: stored responses no longer parse: {broken}")
+                observations.extend(obs)
+                objects.extend(objs)
+            df, objects_df = _observations_frame(observations), _objects_frame(objects)
+            con.register("replayed_observations", df)
+            con.register("replayed_objects", objects_df)
+            con.execute("begin transaction")
+            try:
+                con.execute("delete from raw.observations where load_id = ?", [load_id])
+                con.execute("delete from raw.objects where load_id = ?", [load_id])
+                con.execute(
+                    """
+                    insert into raw.observations
+                    select ?, response_id, platform, account_id, object_type, object_id, source, metric_name,
+                           period, metric_type, dimension, dimension_value, metric_date::date, end_time, value,
+                           observed_at
+                    from replayed_observations
+                    """,
+                    [load_id],
+                )
+                con.execute("insert into raw.objects select ?, * from replayed_objects", [load_id])
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+            finally:
+                con.unregister("replayed_observations")
+                con.unregister("replayed_objects")
+            written[load_id] = len(df)
+    finally:
+        con.close()
+    return written

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ingestion import fetch, load, publish, transform
+from ingestion import fetch, load, publish, state, transform
 from ingestion.days import pacific_today
-from ingestion.plan import AccountPlan, plan_nightly, plan_window
+from ingestion.plan import AccountPlan, plan_nightly, plan_window, without_covered
+from ingestion.platforms import FetchContext
 from ingestion.registry import load_registry
 from ingestion.settings import Settings
 
@@ -56,13 +57,23 @@ class RunReport:
         return out
 
 
-def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str) -> RunReport:
+def fetch_context(settings: Settings, as_of: date) -> FetchContext:
+    """What request builders need: the run's last platform day and the metrics known to be retired."""
+    return FetchContext(as_of=as_of, retired_metrics=state.retired_metrics(settings),
+                        content_refresh_days=settings.content_refresh_days)
+
+
+def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str, as_of: date | None = None,
+                   progress=None) -> RunReport:
     """Fetch every plan (chunked per platform) and load each platform's batch."""
     registry = load_registry(settings.accounts)
     report = RunReport(run_id=run_id)
+    ctx = fetch_context(settings, as_of or max((p.until for p in plans), default=default_as_of()))
     for index, chunk in enumerate(fetch.chunk_plans(plans, CHUNK_SIZE)):
-        result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk)
+        result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk, ctx)
         report.fetches.append(result.to_dict())
+        if progress is not None:
+            progress(len(chunk), result)
     for platform in sorted({p.platform for p in plans}):
         report.loads.append(load.load_run(settings, registry, run_id, platform).to_dict())
     return report
@@ -73,27 +84,45 @@ def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | Non
     registry = load_registry(settings.accounts)
     as_of = as_of or default_as_of()
     plans = plan_nightly(registry, as_of, settings.lookback_days)
-    report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"))
+    report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of)
     transform_and_publish(settings, report)
     return report
 
 
-def run_backfill(
-    settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
-    accounts: tuple[str, ...] | None = None,
-) -> RunReport:
-    """Backfill a date range (windows split to each endpoint's limits), then transform once."""
+def run_ingest(settings: Settings, as_of: date | None = None, progress=None) -> RunReport:
+    """Fetch and load the nightly window without transforming (for debugging and drills)."""
+    registry = load_registry(settings.accounts)
+    as_of = as_of or default_as_of()
+    plans = plan_nightly(registry, as_of, settings.lookback_days)
+    return fetch_and_load(settings, plans, new_run_id("ingest"), as_of, progress)
+
+
+def plan_backfill(settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
+                  accounts: tuple[str, ...] | None = None, force: bool = False) -> list[AccountPlan]:
+    """Plans for a backfill: clipped to the 2-year horizon, minus what the ledger already holds."""
     registry = load_registry(settings.accounts)
     plans = plan_window(registry, since, until, platforms)
     if accounts:
         plans = [p for p in plans if p.account_id in accounts]
-    report = fetch_and_load(settings, plans, new_run_id("backfill"))
-    transform_and_publish(settings, report)
+    if not force:
+        plans = without_covered(plans, lambda p: state.covered_days(settings, p.platform, p.account_id))
+    return plans
+
+
+def run_backfill(
+    settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
+    accounts: tuple[str, ...] | None = None, force: bool = False, transform: bool = True, progress=None,
+) -> RunReport:
+    """Backfill a date range (windows split to each endpoint's limits), then transform once."""
+    plans = plan_backfill(settings, since, until, platforms, accounts, force)
+    report = fetch_and_load(settings, plans, new_run_id("backfill"), default_as_of(), progress)
+    if transform and plans:
+        transform_and_publish(settings, report)
     return report
 
 
 def transform_and_publish(settings: Settings, report: RunReport) -> None:
-    """dbt build then publish, when at least one load committed (or the marts were never built)."""
+    """dbt build, the mart gate when present, then publish."""
     result = transform.build(settings)
     report.dbt_models = len(result.models)
     report.published = publish.publish(settings).__dict__

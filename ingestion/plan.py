@@ -12,7 +12,9 @@ from datetime import date, timedelta
 from ingestion.registry import Registry
 
 # Platforms with a fetch implementation today; the others are skipped by the planner.
-SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram")
+SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube")
+# Meta keeps insights for two years (PLATFORM_APIS.md §2.3); older days are never requested.
+HISTORY_HORIZON_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def plan_window(
 ) -> list[AccountPlan]:
     """Plans for every active, supported account over [since, until], clipped to active dates."""
     wanted = platforms or SUPPORTED_PLATFORMS
+    since = max(since, date.today() - timedelta(days=HISTORY_HORIZON_DAYS))
     plans = []
     for account in registry.accounts:
         if account.platform not in SUPPORTED_PLATFORMS or account.platform not in wanted:
@@ -67,3 +70,28 @@ def plan_window(
 def plan_nightly(registry: Registry, as_of: date, lookback_days: int) -> list[AccountPlan]:
     """The nightly plan: the `lookback_days` platform days ending with `as_of`."""
     return plan_window(registry, as_of - timedelta(days=lookback_days - 1), as_of)
+
+
+def without_covered(plans: list[AccountPlan], covered) -> list[AccountPlan]:
+    """Shrink each plan to the span of its days that the coverage ledger does not hold yet.
+
+    `covered(plan)` returns the inclusive ranges already fetched successfully. A plan whose days
+    are all covered is dropped. Gaps inside the span are re-read with it (one window per account
+    keeps the fetch engine simple; re-reading a covered day only adds a newer observation).
+    """
+    out = []
+    for plan in plans:
+        held = set()
+        for first, last in covered(plan):
+            day = max(first, plan.since)
+            while day <= min(last, plan.until):
+                held.add(day)
+                day += timedelta(days=1)
+        missing = [d for d in _days(plan.since, plan.until) if d not in held]
+        if missing:
+            out.append(AccountPlan(plan.platform, plan.account_id, plan.token_env, min(missing), max(missing)))
+    return out
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -30,11 +30,20 @@ class Settings(BaseSettings):
     youtube_data_url: str = "https://www.googleapis.com/youtube/v3"
     youtube_analytics_url: str = "https://youtubeanalytics.googleapis.com/v2"
     meta_token: SecretStr | None = None
+    # Optional: when set, every Graph call carries appsecret_proof (Meta's recommended hardening).
+    meta_app_secret: SecretStr | None = None
+    # YouTube: an OAuth access token (or the env var an account names with token_env).
+    youtube_token: SecretStr | None = None
+    snapchat_enabled: bool = False
     # Days re-read every night: Meta restates the last ~2 days, YouTube lags 2-3 days.
     lookback_days: int = Field(default=3, ge=1, le=90)
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
     fetch_concurrency: int = 8
+    # Pack Graph calls into batch requests of up to 50 (fewer round trips); off = one GET per call.
+    graph_batch: bool = True
+    # Posts/media published within this many days get their lifetime metrics refreshed nightly.
+    content_refresh_days: int = Field(default=30, ge=1, le=730)
 
     @property
     def home_abs(self) -> Path:
@@ -61,12 +70,12 @@ class Settings(BaseSettings):
         """Published, read-only copy for BI tools (contract path)."""
         return self.home_abs / "bi"
 
-    def token_for(self, token_env: str | None) -> SecretStr | None:
-        """The token an account uses: its own `token_env` variable, else the default Meta token."""
+    def token_for(self, token_env: str | None, platform: str = "facebook") -> SecretStr | None:
+        """The token an account uses: its own `token_env` variable, else the platform's default."""
         if token_env:
             value = os.environ.get(token_env)
             return SecretStr(value) if value else None
-        return self.meta_token
+        return self.youtube_token if platform == "youtube" else self.meta_token
 
 
 def load_settings() -> Settings:

@@ -44,7 +44,9 @@ RAW_DDL: tuple[str, ...] = (
         http_status integer,
         fetched_at timestamptz not null,
         usage_headers json,
-        body json
+        body json,
+        object_type varchar,            -- account | post | media (what the call measured)
+        object_id varchar
     )
     """,
     # Parsed observations, append-only (bitemporal: metric_date x observed_at).

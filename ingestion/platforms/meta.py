@@ -94,22 +94,25 @@ def parse_insights(record: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ParseError("insights item without a metric name")
         name, period = item["name"], str(item.get("period", "day"))
+        # Lifetime values (demographics, post/media totals) stand for "now": date them by the
+        # snapshot day. Day totals stand for the requested platform day.
+        snapshot = snapshot_date(record["fetched_at_dt"]) if period == "lifetime" else None
         if "total_value" in item:
             # A total over [since, until): the nightly requests one platform day per call.
-            day = pacific_date_of_unix(params["since"])
+            day = snapshot or pacific_date_of_unix(params["since"])
             out.extend(_parse_total_value(record, name, period, day, item["total_value"]))
             continue
         values = item.get("values")
         if not isinstance(values, list):
             raise ParseError(f"{name}: neither 'values' nor 'total_value'")
         for point in values:
-            if not isinstance(point, dict) or "end_time" not in point:
+            if not isinstance(point, dict) or (snapshot is None and "end_time" not in point):
                 raise ParseError(f"{name}: value without end_time")
-            day = measured_date(point["end_time"])
+            day = snapshot or measured_date(point["end_time"])
             value = point.get("value")
             common = dict(
                 source="insights", metric_name=name, period=period, metric_type="time_series",
-                metric_date=day, end_time=point["end_time"],
+                metric_date=day, end_time=point.get("end_time"),
             )
             if isinstance(value, dict):  # breakdown metrics: location/reaction -> count
                 out.extend(
@@ -147,3 +150,37 @@ def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParseError(f"{name}: value is not a number ({type(value).__name__})")
     return value
+
+
+def parse_objects(record: dict[str, Any], object_type: str, fields: dict[str, str]) -> list[dict[str, Any]]:
+    """Content metadata rows from a list response (`/published_posts`, `/media`).
+
+    `fields` maps our column (published_at, content_type, product_type, permalink, caption) to the
+    platform's field name.
+    """
+    data = record["body"].get("data")
+    if not isinstance(data, list):
+        raise ParseError(f"{record['endpoint']} body has no 'data' list")
+    out = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise ParseError(f"{record['endpoint']} item without an id")
+        row = {
+            "response_id": record["response_id"], "platform": record["platform"],
+            "account_id": record["account_id"], "object_type": object_type, "object_id": item["id"],
+            "observed_at": record["fetched_at"],
+        }
+        for column, name in fields.items():
+            value = item.get(name)
+            row[column] = str(value)[:500] if value is not None else None
+        out.append(row)
+    return out
+
+
+def next_page(body: dict[str, Any]) -> dict[str, str] | None:
+    """Cursor of the next page of an edge, or None on the last page (never follow blindly)."""
+    paging = body.get("paging")
+    if not isinstance(paging, dict) or not paging.get("next"):
+        return None
+    after = (paging.get("cursors") or {}).get("after")
+    return {"after": after} if after else None

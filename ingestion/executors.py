@@ -1,0 +1,141 @@
+"""Executors: how a round of request specs reaches a platform's API.
+
+- `GraphExecutor` packs Graph API calls into batch requests (up to 50 sub-requests per POST,
+  grouped by token) and sends several batches concurrently. Each sub-request succeeds or fails on
+  its own, so one account's error never affects another account in the same batch.
+- `YouTubeExecutor` sends plain authorised GETs concurrently (Google has no equivalent batching
+  for these APIs).
+Both return one outcome per spec: an `ApiResponse` or a classified `ApiError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlencode
+
+from ingestion.http import ApiError, ApiResponse, ErrorClass, HttpClient, classify_google_error, classify_meta_error
+from ingestion.platforms import RequestSpec
+from ingestion.redact import redact_params
+from ingestion.settings import Settings
+
+# Meta's limit (PLATFORM_APIS.md §4.3): more sub-requests fail the whole batch.
+MAX_BATCH = 50
+
+Outcome = ApiResponse | ApiError
+
+
+def appsecret_proof(token: str, app_secret: str) -> str:
+    """HMAC-SHA256 of the token keyed by the app secret (Meta's `appsecret_proof`)."""
+    return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+class GraphExecutor:
+    """Sends Graph API specs as batch requests."""
+
+    def __init__(self, settings: Settings, client: HttpClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.url = f"{settings.graph_url.rstrip('/')}/{settings.graph_api_version}/"
+
+    def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
+        """Outcomes for (spec, token) pairs, in the same order."""
+        if not self.settings.graph_batch:
+            with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
+                return list(pool.map(lambda item: self._single(*item), items))
+        by_token: dict[str, list[int]] = {}
+        for index, (_, token) in enumerate(items):
+            by_token.setdefault(token, []).append(index)
+        batches = [
+            (token, indexes[i : i + MAX_BATCH]) for token, indexes in by_token.items()
+            for i in range(0, len(indexes), MAX_BATCH)
+        ]
+        outcomes: list[Outcome | None] = [None] * len(items)
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
+            for indexes, results in pool.map(lambda b: (b[1], self._batch(b[0], [items[i][0] for i in b[1]])),
+                                              batches):
+                for index, outcome in zip(indexes, results, strict=True):
+                    outcomes[index] = outcome
+        return [o for o in outcomes if o is not None]
+
+    def _single(self, spec: RequestSpec, token: str) -> Outcome:
+        """One plain GET (batching off): the same outcome a batch sub-request would give."""
+        params = {**spec.params, "access_token": token}
+        secret = self.settings.meta_app_secret
+        if secret is not None:
+            params["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
+        try:
+            return self.client.send("GET", f"{self.url}{spec.path}", params=params, retries=0)
+        except ApiError as error:
+            return error
+
+    def _batch(self, token: str, specs: list[RequestSpec]) -> list[Outcome]:
+        calls = [{"method": "GET", "relative_url": f"{s.path}?{urlencode(s.params)}"} for s in specs]
+        data: dict[str, Any] = {"batch": json.dumps(calls), "access_token": token, "include_headers": "true"}
+        secret = self.settings.meta_app_secret
+        if secret is not None:
+            data["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
+        try:
+            resp = self.client.send("POST", self.url, data=data)
+        except ApiError as error:
+            return [error] * len(specs)
+        if not isinstance(resp.body, list) or len(resp.body) != len(specs):
+            error = ApiError(ErrorClass.GARBAGE, "batch response does not have one answer per sub-request")
+            return [error] * len(specs)
+        return [self._sub_outcome(spec, sub, resp) for spec, sub in zip(specs, resp.body, strict=True)]
+
+    def _sub_outcome(self, spec: RequestSpec, sub: Any, batch: ApiResponse) -> Outcome:
+        if not isinstance(sub, dict):  # Meta answers null for a sub-request that timed out
+            return ApiError(ErrorClass.TRANSIENT, "sub-request without an answer (timed out in the batch)")
+        code = sub.get("code")
+        try:
+            body = json.loads(sub.get("body") or "null")
+        except (TypeError, ValueError):
+            return ApiError(ErrorClass.GARBAGE, f"sub-request body is not JSON (HTTP {code})", http_status=code)
+        headers = {h.get("name", "").lower(): h.get("value") for h in sub.get("headers") or [] if isinstance(h, dict)}
+        usage = {}
+        for name in ("x-app-usage", "x-business-use-case-usage"):
+            if name in headers:
+                try:
+                    usage[name] = json.loads(headers[name])
+                except (TypeError, ValueError):
+                    usage[name] = headers[name]
+        if code == 200 and isinstance(body, dict) and "error" not in body:
+            return ApiResponse(url=f"{self.url}{spec.path}", params=redact_params(spec.params), http_status=200,
+                               fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body)
+        error = classify_meta_error(int(code or 500), body)
+        if error.error_class is ErrorClass.THROTTLED:
+            buc = usage.get("x-business-use-case-usage")
+            minutes = max((e.get("estimated_time_to_regain_access", 0) for v in buc.values() for e in v),
+                          default=0) if isinstance(buc, dict) else 0
+            error.retry_after_s = float(minutes) * 60 if minutes else None
+        return error
+
+
+class YouTubeExecutor:
+    """Sends YouTube Data/Analytics specs as concurrent authorised GETs."""
+
+    def __init__(self, settings: Settings, client: HttpClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.bases = {
+            "youtube_data": settings.youtube_data_url.rstrip("/"),
+            "youtube_analytics": settings.youtube_analytics_url.rstrip("/"),
+        }
+
+    def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
+        """Outcomes for (spec, token) pairs, in the same order."""
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
+            return list(pool.map(lambda item: self._one(*item), items))
+
+    def _one(self, spec: RequestSpec, token: str) -> Outcome:
+        url = f"{self.bases[spec.base]}/{spec.path}"
+        try:
+            # Retries happen in the fetch engine's rounds, so each round trip is one attempt here.
+            return self.client.send("GET", url, params=spec.params, headers={"Authorization": f"Bearer {token}"},
+                                    classify=classify_google_error, retries=0)
+        except ApiError as error:
+            return error

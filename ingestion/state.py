@@ -1,0 +1,51 @@
+"""What earlier runs learned, read back for planning: retired metrics and the coverage ledger.
+
+Planning must not block on (or block) the single writer, so reads are read-only and a locked or
+missing warehouse degrades to "nothing known yet" with a warning: a retired metric is then simply
+detected again, and a backfill re-fetches what it cannot prove is covered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import duckdb
+
+from ingestion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _read(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    if not settings.warehouse.exists():
+        return []
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        log.warning("warehouse is locked by a writer; planning without its state (%s)", type(exc).__name__)
+        return []
+    try:
+        return con.execute(sql, params or []).fetchall()
+    except duckdb.CatalogException:
+        return []  # a warehouse created before this table existed
+    finally:
+        con.close()
+
+
+def retired_metrics(settings: Settings) -> frozenset[tuple[str, str]]:
+    """(platform, metric) pairs the platforms refused as retired or invalid."""
+    return frozenset(_read(settings, "select distinct platform, metric_name from raw.metric_registry_events"))
+
+
+def covered_days(settings: Settings, platform: str, account_id: str) -> list[tuple[date, date]]:
+    """Inclusive day ranges fetched successfully for an account (coverage ledger, outcome ok)."""
+    return [
+        (row[0], row[1])
+        for row in _read(
+            settings,
+            "select since, until from raw.coverage where platform = ? and account_id = ? and outcome = 'ok' "
+            "and endpoint = 'account' order by since",
+            [platform, account_id],
+        )
+    ]
