@@ -1,28 +1,54 @@
 """Task bodies for the Airflow DAGs, with JSON in and out (XCom-friendly) and no Airflow import.
 
 DAG files stay thin (schedule, Assets, wiring); what a task does lives here, testable without a
-scheduler and shared with the CLI through `ingestion.pipeline`.
+scheduler and shared with the CLI through `ingestion.pipeline`. Nothing returned here (XComs) or
+put into an asset event's `extra` holds a secret: plans name a token's environment variable, never
+the token, and failure messages are redacted by the HTTP layer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
+import json
 import logging
-from datetime import date, datetime
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ingestion import fetch as fetch_mod
 from ingestion import load as load_mod
 from ingestion import pipeline, transform
 from ingestion import publish as publish_mod
-from ingestion.plan import AccountPlan, plan_nightly
+from ingestion.http import RETRYABLE
+from ingestion.notify import AccountsFailed, TransientAccountsError
+from ingestion.plan import SUPPORTED_PLATFORMS, AccountPlan, plan_nightly, plan_window
 from ingestion.registry import load_registry
 from ingestion.settings import load_settings
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AccountsFailed", "TransientAccountsError"]  # re-exported: the DAGs' failure vocabulary
 
-class AccountsFailed(RuntimeError):
-    """Some accounts failed; the healthy ones were loaded. The message names every failure."""
+PLATFORMS: tuple[str, ...] = SUPPORTED_PLATFORMS
+RETRYABLE_CLASSES = frozenset(str(c) for c in RETRYABLE)
+
+# How far back each platform serves daily insights (PLATFORM_APIS.md: Pages "last 2 years",
+# Instagram metrics "stored up to 2 years"). A backfill is clipped to this horizon.
+HISTORY_DAYS: dict[str, int] = {"facebook": 730, "instagram": 730}
+# Requests one backfill fetch task may issue: a chunk holds as many accounts as fit (a two-year
+# Instagram backfill is ~1,500 requests per account, so chunks shrink to one account there).
+BACKFILL_REQUESTS_PER_CHUNK = 2_000
+# Keys an asset event's `extra` may carry (an allowlist, so nothing else can leak into it).
+EVENT_KEYS = ("kind", "load_id", "status", "observations", "business_date_min", "business_date_max",
+              "accounts_loaded", "accounts_failed")
+
+
+# --------------------------------------------------------------------------------------------------
+# Nightly ingest
+# --------------------------------------------------------------------------------------------------
 
 
 def as_of_for(conf: dict[str, Any], data_interval_end: datetime | None) -> date:
@@ -32,24 +58,59 @@ def as_of_for(conf: dict[str, Any], data_interval_end: datetime | None) -> date:
     return pipeline.default_as_of(data_interval_end)
 
 
-def plan_chunks(conf: dict[str, Any], data_interval_end: datetime | None) -> list[list[dict]]:
-    """Plan the nightly run and split it into per-platform chunks of account plans."""
+def _chunk_name(chunk: list[AccountPlan]) -> str:
+    """Deterministic and unique within a run (a retry overwrites its own landing files)."""
+    if not chunk:
+        return "empty"
+    digest = hashlib.sha1(
+        "|".join(f"{p.platform}:{p.account_id}:{p.since}:{p.until}" for p in chunk).encode()
+    ).hexdigest()[:10]
+    return f"{chunk[0].account_id}-{len(chunk)}-{digest}"
+
+
+def _by_platform(chunks: list[list[AccountPlan]]) -> dict[str, list[list[dict]]]:
+    out: dict[str, list[list[dict]]] = {platform: [] for platform in PLATFORMS}
+    for chunk in chunks:
+        out.setdefault(chunk[0].platform, []).append([p.to_dict() for p in chunk])
+    return out
+
+
+def plan_nightly_chunks(conf: dict[str, Any], data_interval_end: datetime | None) -> dict[str, list[list[dict]]]:
+    """Plan the nightly run: per platform, chunks of account plans (one mapped fetch task each)."""
     settings = load_settings()
     registry = load_registry(settings.accounts)  # validated before any API call
     as_of = as_of_for(conf, data_interval_end)
-    plans = plan_nightly(registry, as_of, int(conf.get("lookback_days") or settings.lookback_days))
+    lookback = int(conf.get("lookback_days") or settings.lookback_days)
+    plans = plan_nightly(registry, as_of, lookback)
     chunks = fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE)
-    log.info("as_of=%s: %d accounts in %d chunks", as_of, len(plans), len(chunks))
-    return [[p.to_dict() for p in chunk] for chunk in chunks]
+    planned = _by_platform(chunks)
+    log.info("as_of=%s lookback=%d: %d accounts in %s", as_of, lookback, len(plans),
+             ", ".join(f"{p}: {len(c)} chunk(s)" for p, c in planned.items()))
+    return planned
 
 
-def fetch(run_id: str, chunk: list[dict]) -> dict:
-    """Fetch one chunk and land it; the chunk name is derived from its first account."""
+def fetch(run_id: str, chunk: list[dict], try_number: int = 1, max_tries: int = 0) -> dict:
+    """Fetch one chunk of accounts and land the responses.
+
+    Accounts that failed with a transient error (after the HTTP layer's own retries) make the task
+    raise `TransientAccountsError` while it has tries left, so Airflow retries the chunk later with
+    backoff. On the last try the chunk returns normally: its healthy accounts load, and the run
+    report names the failed ones. Auth and invalid-request failures never cause a retry.
+    """
     plans = [AccountPlan.from_dict(p) for p in chunk]
-    name = f"{plans[0].account_id}-{len(plans)}" if plans else "empty"
-    result = fetch_mod.fetch_chunk(load_settings(), run_id, name, plans).to_dict()
-    log.info("fetched %s: %d ok, %d failed, %d round trips", result["platform"], result["accounts_ok"],
-             result["accounts_failed"], result["round_trips"])
+    result = fetch_mod.fetch_chunk(load_settings(), run_id, _chunk_name(plans), plans).to_dict()
+    log.info("fetched %s chunk %s: %d ok, %d failed, %d round trips (try %d of %d)", result["platform"],
+             result["chunk"], result["accounts_ok"], result["accounts_failed"], result["round_trips"],
+             try_number, max_tries + 1)
+    failures = [{"platform": result["platform"], **f} for f in result["failures"]]
+    for failure in failures:
+        log.warning("%s:%s failed [%s] %s", failure["platform"], failure["account_id"],
+                    failure.get("error_class"), failure.get("message"))
+    transient = [f for f in failures if f.get("error_class") in RETRYABLE_CLASSES]
+    if transient and try_number <= max_tries:
+        raise TransientAccountsError(
+            f"{len(transient)} account(s) failed transiently; retrying the chunk", failures=transient
+        )
     return result
 
 
@@ -57,15 +118,17 @@ def load(run_id: str, platform: str) -> dict:
     """Load one platform's batch of a run."""
     settings = load_settings()
     result = load_mod.load_run(settings, load_registry(settings.accounts), run_id, platform).to_dict()
-    log.info("load %s: %s, %d observations", result["load_id"], result["status"], result["observations"])
-    if result["status"] == "quarantined" and not result["accounts_loaded"]:
+    log.info("load %s: %s, %d observations, dates %s..%s", result["load_id"], result["status"],
+             result["observations"], result["business_date_min"], result["business_date_max"])
+    if result["status"] == "quarantined":
         log.error("batch quarantined: %s", result["gate"])
     return result
 
 
-def event_extra(result: dict) -> dict:
-    """The asset event's `extra`: what a consumer needs to know about the load."""
-    return {
+def event_extra(result: dict, kind: str = "nightly") -> dict:
+    """The asset event's `extra`: what a consumer needs to know about the load (and nothing else)."""
+    extra = {
+        "kind": kind,
         "load_id": result["load_id"],
         "status": result["status"],
         "observations": result["observations"],
@@ -74,51 +137,304 @@ def event_extra(result: dict) -> dict:
         "accounts_loaded": len(result["accounts_loaded"]),
         "accounts_failed": len(result["accounts_failed"]),
     }
+    return {k: extra[k] for k in EVENT_KEYS}
 
 
-def report(fetches: list[dict], loads: list[dict]) -> dict:
-    """Summarise the run; raise AccountsFailed (after the loads committed) if any account failed."""
-    run = pipeline.RunReport(run_id="airflow", fetches=list(fetches), loads=list(loads))
-    failed = run.failed_accounts
-    quarantined = [item["load_id"] for item in loads if item["status"] == "quarantined"]
+def _flatten(items: Iterable[Any] | None) -> list[dict]:
+    """XCom values of (mapped) tasks, whatever nesting Airflow hands over; None for tasks that did not run."""
+    out: list[dict] = []
+    for item in items or []:
+        if item is None:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+        else:
+            out.extend(_flatten(item))
+    return out
+
+
+def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], loads: Iterable[Any]) -> dict:
+    """Summarise the run; raise AccountsFailed (after the loads committed) if any account failed.
+
+    Every planned account is accounted for: loaded, failed with a reason, or missing because its
+    fetch or load task failed (then the reason is the task's failure, visible in its own log).
+    """
+    fetch_results, load_results = _flatten(fetches), _flatten(loads)
+    run = pipeline.RunReport(run_id="airflow", fetches=fetch_results, loads=load_results)
+    failed = list(run.failed_accounts)
+    known = {(f["platform"], f["account_id"]) for f in failed}
+    loads_by_platform = {item["platform"]: item for item in load_results}
+    for platform, chunks in (planned or {}).items():
+        item = loads_by_platform.get(platform)
+        if item is not None and item["status"] in ("already_loaded", "quarantined"):
+            continue  # a re-run of a committed batch, or a batch reported as quarantined below
+        loaded = set(item["accounts_loaded"]) if item else set()
+        for plan in (p for chunk in chunks for p in chunk):
+            key = (platform, plan["account_id"])
+            if key in known or plan["account_id"] in loaded:
+                continue
+            known.add(key)
+            reason = "its fetch task failed" if item is not None else "the platform's load did not run"
+            failed.append({"platform": platform, "account_id": plan["account_id"], "error_class": "task_failed",
+                           "message": f"not loaded: {reason} (see that task's log)"})
+    quarantined = [item["load_id"] for item in load_results if item["status"] == "quarantined"]
     summary = {
-        "accounts_loaded": sum(len(item["accounts_loaded"]) for item in loads),
-        "observations": sum(item["observations"] for item in loads),
+        "accounts_loaded": sum(len(item["accounts_loaded"]) for item in load_results),
+        "observations": sum(item["observations"] for item in load_results),
+        "loads": {item["platform"]: item["status"] for item in load_results},
         "failed_accounts": failed,
         "quarantined_loads": quarantined,
     }
-    log.info("run summary: %s", summary)
+    log.info("run summary: %s", json.dumps({k: v for k, v in summary.items() if k != "failed_accounts"}))
+    if planned is None:
+        raise AccountsFailed("the run was not planned (see the plan task's log)")
     if failed or quarantined:
         lines = [f"{f['platform']}:{f['account_id']} [{f.get('error_class')}] {f.get('message')}" for f in failed]
         raise AccountsFailed(
-            f"{len(failed)} account(s) failed, {len(quarantined)} load(s) quarantined:\n" + "\n".join(lines)
+            f"{len(failed)} account(s) failed, {len(quarantined)} load(s) quarantined:\n" + "\n".join(lines),
+            failures=failed, quarantined=quarantined,
         )
     return summary
 
 
+# --------------------------------------------------------------------------------------------------
+# Transform
+# --------------------------------------------------------------------------------------------------
+
+
 def collect_events(triggering_asset_events: Any) -> dict:
-    """Fold every triggering asset event into one description of what changed."""
+    """Fold every triggering asset event into one description of what changed (one log line each)."""
     loads = []
     for asset, events in (triggering_asset_events or {}).items():
+        name = str(getattr(asset, "name", asset))
         for event in events:
-            extra = dict(getattr(event, "extra", None) or {})
-            loads.append({"asset": str(getattr(asset, "name", asset)), **extra})
+            extra = {k: v for k, v in dict(getattr(event, "extra", None) or {}).items() if k in EVENT_KEYS}
+            source = getattr(event, "source_run_id", None)
+            loads.append({"asset": name, "source_run_id": source, **extra})
+            log.info("event %s: load %s (%s) business dates %s..%s from run %s", name, extra.get("load_id"),
+                     extra.get("status"), extra.get("business_date_min"), extra.get("business_date_max"), source)
     dates = [d for item in loads for d in (item.get("business_date_min"), item.get("business_date_max")) if d]
-    summary = {"events": len(loads), "loads": loads,
-               "business_date_min": min(dates) if dates else None,
-               "business_date_max": max(dates) if dates else None}
-    log.info("transform covers %d load event(s): %s", len(loads), summary)
+    summary = {
+        "events": len(loads),
+        "loads": loads,
+        "load_ids": sorted({str(item["load_id"]) for item in loads if item.get("load_id")}),
+        "business_date_min": min(dates) if dates else None,
+        "business_date_max": max(dates) if dates else None,
+    }
+    log.info("transform covers %d load event(s), business dates %s..%s", len(loads),
+             summary["business_date_min"], summary["business_date_max"])
     return summary
 
 
+def _mart_models(settings) -> set[str]:
+    """Unique ids of dbt models that materialise in schema `marts` (from the manifest of the build)."""
+    manifest = settings.home_abs / "dbt_target" / "manifest.json"
+    if not manifest.exists():
+        return set()
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    return {uid for uid, node in nodes.items()
+            if node.get("resource_type") == "model" and node.get("schema") == publish_mod.MARTS_SCHEMA}
+
+
 def dbt_build() -> dict:
-    """One `dbt build`; per-model results go to the log and the return value."""
-    result = transform.build(load_settings(), log=log.info)
+    """One `dbt build`; per-model results go to the log and the return value (marts listed apart)."""
+    settings = load_settings()
+    result = transform.build(settings, log=log.info)
+    marts = _mart_models(settings)
+    nodes = []
     for node in result.nodes:
         log.info("dbt %-8s %s (%.2fs)", node["status"], node["unique_id"], node["execution_time"] or 0)
-    return {"models": result.models, "elapsed_s": result.elapsed_s, "nodes": len(result.nodes)}
+        nodes.append({"unique_id": node["unique_id"], "status": node["status"],
+                      "execution_time": round(node["execution_time"] or 0.0, 3)})
+    built_marts = [
+        {"model": uid.rsplit(".", 1)[-1], "unique_id": uid, "status": node["status"],
+         "execution_time": node["execution_time"]}
+        for node in nodes if (uid := node["unique_id"]) in marts and node["status"] == "success"
+    ]
+    return {"models": result.models, "marts": built_marts, "elapsed_s": result.elapsed_s, "nodes": nodes}
 
 
-def publish() -> dict:
-    """Publish the marts for BI."""
-    return publish_mod.publish(load_settings()).__dict__
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def mart_gate(run_id: str) -> dict:
+    """The quality gate on the marts (`ingestion.mart_gate.run`), when that module exists.
+
+    Built by a colleague; until it lands the step is a logged no-op. A failing gate raises, and
+    the marts are not published.
+    """
+    if importlib.util.find_spec("ingestion.mart_gate") is None:
+        log.info("no ingestion.mart_gate module yet: mart gate skipped")
+        return {"gate": "not_installed"}
+    module = importlib.import_module("ingestion.mart_gate")
+    result = module.run(load_settings(), run_id)
+    log.info("mart gate: %s", result)
+    return {"gate": "ran", "result": json.loads(json.dumps(_jsonable(result), default=str))}
+
+
+def publish(events: dict | None = None) -> dict:
+    """Publish the marts for BI; returns the `extra` of the "marts published" event."""
+    result = publish_mod.publish(load_settings())
+    log.info("published %d marts to %s", len(result.tables), result.path)
+    events = events or {}
+    return {
+        "published_at": result.published_at,
+        "tables": result.tables,
+        "load_ids": events.get("load_ids", []),
+        "business_date_min": events.get("business_date_min"),
+        "business_date_max": events.get("business_date_max"),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Backfill
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    """Validated backfill parameters, clipped to what the platforms can serve."""
+
+    since: date
+    until: date
+    platforms: tuple[str, ...]
+    accounts: tuple[str, ...]
+    force: bool
+    notes: tuple[str, ...] = ()
+
+
+def backfill_request(params: dict[str, Any], today: date | None = None) -> BackfillRequest:
+    """Validate the backfill DAG's params; clip the range to the last complete day and the history limit."""
+    if not params.get("since") or not params.get("until"):
+        raise ValueError("a backfill needs both `since` and `until` (YYYY-MM-DD)")
+    since, until = date.fromisoformat(str(params["since"])), date.fromisoformat(str(params["until"]))
+    if until < since:
+        raise ValueError(f"until {until} is before since {since}")
+    platforms = tuple(params.get("platforms") or PLATFORMS)
+    unknown = sorted(set(platforms) - set(PLATFORMS))
+    if unknown:
+        raise ValueError(f"unsupported platform(s) {unknown}; supported: {list(PLATFORMS)}")
+    last_complete = today or pipeline.default_as_of()
+    notes = []
+    if until > last_complete:
+        notes.append(f"until {until} clipped to the last complete platform day {last_complete}")
+        until = last_complete
+    horizon = last_complete - timedelta(days=max(HISTORY_DAYS[p] for p in platforms) - 1)
+    if since < horizon:
+        notes.append(f"since {since} clipped to the platforms' history horizon {horizon}")
+        since = horizon
+    if since > until:
+        raise ValueError(f"nothing to backfill: {since}..{until} is outside what the platforms serve")
+    accounts = tuple(str(a) for a in (params.get("accounts") or ()))
+    return BackfillRequest(since, until, platforms, accounts, bool(params.get("force")), tuple(notes))
+
+
+def _covered_days(settings, plans: list[AccountPlan]) -> dict[tuple[str, str], set[date]]:
+    """Platform days that already have daily insight observations, per account (read-only)."""
+    import duckdb
+
+    if not settings.warehouse.exists() or not plans:
+        return {}
+    since, until = min(p.since for p in plans), max(p.until for p in plans)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
+                             "and table_name = 'observations'").fetchone()[0]
+        if not exists:
+            return {}
+        rows = con.execute(
+            "select distinct platform, account_id, metric_date from raw.observations "
+            "where period = 'day' and metric_date between ? and ?", [since, until]
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[tuple[str, str], set[date]] = {}
+    for platform, account_id, day in rows:
+        out.setdefault((platform, account_id), set()).add(day)
+    return out
+
+
+def _missing_windows(plan: AccountPlan, covered: set[date], merge_gap_days: int = 3) -> list[AccountPlan]:
+    """The plan cut down to its uncovered days, as contiguous windows (short gaps merged)."""
+    windows: list[list[date]] = []
+    day = plan.since
+    while day <= plan.until:
+        if day not in covered:
+            if windows and (day - windows[-1][1]).days <= merge_gap_days + 1:
+                windows[-1][1] = day
+            else:
+                windows.append([day, day])
+        day += timedelta(days=1)
+    return [AccountPlan(plan.platform, plan.account_id, plan.token_env, first, last) for first, last in windows]
+
+
+def _requests_for(plan: AccountPlan) -> int:
+    return len(fetch_mod.PLATFORM_MODULES[plan.platform].requests_for(plan))
+
+
+def _budget_chunks(plans: list[AccountPlan], budget: int) -> list[list[AccountPlan]]:
+    """Per-platform chunks of at most CHUNK_SIZE plans and about `budget` requests each."""
+    out = []
+    for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE):
+        current: list[AccountPlan] = []
+        used = 0
+        for plan in chunk:
+            cost = _requests_for(plan)
+            if current and used + cost > budget:
+                out.append(current)
+                current, used = [], 0
+            current.append(plan)
+            used += cost
+        if current:
+            out.append(current)
+    return out
+
+
+def plan_backfill_chunks(params: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """Plan a backfill: clipped range, uncovered days only (unless `force`), request-budgeted chunks."""
+    settings = load_settings()
+    registry = load_registry(settings.accounts)
+    req = backfill_request(params, today)
+    plans = plan_window(registry, req.since, req.until, req.platforms)
+    if req.accounts:
+        registered = {p.account_id for p in plans}
+        unknown = sorted(set(req.accounts) - registered)
+        if unknown:
+            raise ValueError(f"account(s) {unknown} are not registered (or not active) on {list(req.platforms)}")
+        plans = [p for p in plans if p.account_id in req.accounts]
+    skipped_days = 0
+    if not req.force:
+        covered = _covered_days(settings, plans)
+        trimmed = []
+        for plan in plans:
+            days = covered.get((plan.platform, plan.account_id), set())
+            windows = _missing_windows(plan, days)
+            skipped_days += (plan.until - plan.since).days + 1 - sum((w.until - w.since).days + 1 for w in windows)
+            trimmed.extend(windows)
+        plans = trimmed
+    chunks = _budget_chunks(plans, BACKFILL_REQUESTS_PER_CHUNK)
+    planned = _by_platform(chunks)
+    requests_total = sum(_requests_for(p) for p in plans)
+    for note in req.notes:
+        log.warning(note)
+    log.info("backfill %s..%s platforms=%s accounts=%s force=%s: %d account window(s), %d requests, "
+             "%d already-loaded account-day(s) skipped, chunks: %s", req.since, req.until, list(req.platforms),
+             list(req.accounts) or "all", req.force, len(plans), requests_total, skipped_days,
+             {p: len(c) for p, c in planned.items()})
+    return {"since": req.since.isoformat(), "until": req.until.isoformat(), "chunks": planned,
+            "requests": requests_total, "skipped_account_days": skipped_days, "notes": list(req.notes)}
+
+
+def backfill_events(loads: Iterable[Any]) -> dict[str, dict]:
+    """One event `extra` per platform whose backfill load committed (or had committed on a retry)."""
+    return {
+        item["platform"]: event_extra(item, kind="backfill")
+        for item in _flatten(loads) if item["status"] in ("committed", "already_loaded")
+    }
