@@ -68,10 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from datetime import UTC, datetime
 
-    from sandbox.server import SandboxConfig, SandboxServer
-
     from ingestion.plan import plan_nightly, plan_window
     from ingestion.registry import load_registry
+    from sandbox.server import SandboxConfig, SandboxServer
 
     work = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))
     registry_path = work / "accounts.yml"

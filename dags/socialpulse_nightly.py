@@ -2,20 +2,28 @@
 
 Runs at 10:00 Europe/Stockholm, after the previous Pacific platform day has closed, and reads the
 trailing `SOCIALPULSE_LOOKBACK_DAYS` platform days ending with that day (platforms restate recent
-days). Fetch tasks are mapped over account chunks and only write landing files; one load task per
+days). Fetch tasks are mapped over account chunks (50 accounts each, one platform per chunk) in
+per-platform pools sized to the rate limits, and only write landing files. One load task per
 platform, in the single-writer pool, validates and commits its batch and emits that platform's
-Asset with the load id and business dates. Safe to re-run: a landing batch loads at most once, and
-staging takes the latest observation.
+Asset with the load id and business dates in the event's `extra`.
 
-Trigger with conf `{"as_of": "YYYY-MM-DD"}` to read a specific platform day.
+Failures are partial: a failed account never blocks the others. Healthy accounts load; the
+`report` task then fails the run and names every failed account and its error class (the incident
+notifier logs it and posts it to the `socialpulse_alerts` webhook when configured). Transient
+errors are retried with exponential backoff; auth and invalid-request errors fail at once.
+
+Safe to re-run: a landing batch loads at most once, and staging takes the latest observation.
+Trigger with conf `{"as_of": "YYYY-MM-DD"}` (optionally `"lookback_days": N`) to read a specific
+platform day. Short ranges: `airflow backfill create --dag-id socialpulse_nightly ...`
+(docs/airflow.md); long ranges: the `socialpulse_backfill` DAG.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
-from dag_support.assets import RAW_ASSETS
-from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
+from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
+from dag_support.assets import PLATFORMS, RAW_ASSETS
+from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, fetch_pool
 
 
 @dag(
@@ -23,34 +31,46 @@ from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
     schedule=CronDataIntervalTimetable("0 10 * * *", timezone="Europe/Stockholm"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Stockholm"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=1,  # runs must not overlap: one landing batch per platform per run, one writer
     default_args=DEFAULT_ARGS,
     tags=["socialpulse", "ingest"],
     doc_md=__doc__,
 )
 def socialpulse_nightly():
+    @task(multiple_outputs=True)
+    def plan(dag_run=None, data_interval_end=None) -> dict:
+        """Validate the account registry and plan the run: per platform, chunks of account plans."""
+        from ingestion import orchestration
+
+        return orchestration.plan_nightly_chunks(dag_run.conf or {}, data_interval_end)
+
     @task
-    def plan(params=None, dag_run=None, data_interval_end=None) -> list[list[dict]]:
-        """Account chunks to fetch (one mapped fetch task each)."""
+    def fetch(chunk: list[dict], run_id=None, ti=None) -> dict:
+        """Fetch one chunk of accounts and land the responses (retried only for transient failures)."""
         from ingestion import orchestration
 
-        return orchestration.plan_chunks(dag_run.conf or {}, data_interval_end)
+        return orchestration.fetch(run_id, chunk, ti.try_number, ti.max_tries)
 
-    @task(retries=0)  # the HTTP layer already retries transient errors with backoff
-    def fetch(chunk: list[dict], run_id=None) -> dict:
-        """Fetch one chunk of accounts and land the responses."""
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def report(planned: dict | None, fetches: list, loads: list) -> dict:
+        """Fail the run (after the healthy accounts loaded) if any account failed; name each one."""
         from ingestion import orchestration
 
-        return orchestration.fetch(run_id, chunk)
+        return orchestration.report(planned, fetches, loads)
 
-    fetched = fetch.expand(chunk=plan())
+    planned = plan()
+    fetches, loads = [], []
+    for platform in PLATFORMS:
 
-    loads = []
-    for platform, asset in RAW_ASSETS.items():
-
-        @task(task_id=f"load_{platform}", pool=WRITER_POOL, outlets=[asset])
+        @task(
+            task_id=f"load_{platform}",
+            pool=WRITER_POOL,
+            outlets=[RAW_ASSETS[platform]],
+            # Load whatever landed, even when some fetch chunks failed; skip when none succeeded.
+            trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+        )
         def load(platform: str = platform, run_id=None) -> dict:
-            """Validate and commit this platform's landing batch; emit its Asset."""
+            """Validate and commit this platform's landing batch; emit its Asset with load id and dates."""
             from dag_support.assets import RAW_ASSETS
 
             from ingestion import orchestration
@@ -59,17 +79,15 @@ def socialpulse_nightly():
             get_current_context()["outlet_events"][RAW_ASSETS[platform]].extra = orchestration.event_extra(result)
             return result
 
-        loads.append(load())
+        fetched = fetch.override(task_id=f"fetch_{platform}", pool=fetch_pool(platform)).expand(
+            chunk=planned[platform]
+        )
+        loaded = load()
+        fetched >> loaded
+        fetches.append(fetched)
+        loads.append(loaded)
 
-    @task
-    def report(fetches: list[dict], loads: list[dict]) -> dict:
-        """Fail the run (after the healthy accounts loaded) if any account failed."""
-        from ingestion import orchestration
-
-        return orchestration.report(fetches, loads)
-
-    fetched >> loads
-    report(fetched, loads)
+    report(planned, fetches, loads)
 
 
 socialpulse_nightly()

@@ -1,16 +1,20 @@
-"""Transform and publish: one `dbt build`, then the BI copy, whenever any raw Asset is updated.
+"""Transform and publish: one `dbt build`, the mart gate, then the BI copy, whenever raw data lands.
 
 Scheduled on the raw Assets (any of them). Several load events that arrive close together fold
-into one run; the run logs every triggering event's load ids and business dates, builds all models
-once (dbt threads inside one process, in the single-writer pool) and publishes the marts as a
-read-only DuckDB file plus Parquet. Emits `socialpulse.marts.published`.
+into one run: the run logs every triggering event's load id and business dates, builds all models
+once (dbt threads inside one process, in the single-writer pool), emits one asset event per mart
+it built (through the `socialpulse.marts` alias), runs the mart quality gate and publishes the
+marts as a read-only DuckDB file plus Parquet. Emits `socialpulse.marts.published`.
+
+Safe to re-run and to trigger by hand (no events: it rebuilds and republishes everything). Runs
+never overlap; events that arrive during a run start the next one.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
-from dag_support.assets import MARTS_PUBLISHED, RAW_ASSETS
+from airflow.sdk import dag, get_current_context, task
+from dag_support.assets import MARTS_ALIAS, MARTS_PUBLISHED, RAW_ASSETS
 from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
 
 
@@ -27,26 +31,50 @@ from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
 def socialpulse_transform():
     @task
     def collect_events(triggering_asset_events=None) -> dict:
-        """The loads this run covers (none when triggered by hand)."""
+        """The loads this run covers, one log line per event (none when triggered by hand)."""
         from ingestion import orchestration
 
         return orchestration.collect_events(triggering_asset_events)
 
-    @task(pool=WRITER_POOL)
+    @task(pool=WRITER_POOL, outlets=[MARTS_ALIAS])
     def dbt_build(events: dict) -> dict:
-        """Build and test every dbt model once."""
+        """Build and test every dbt model once; one asset event per mart built."""
+        from dag_support.assets import MARTS_ALIAS, mart_asset
+
         from ingestion import orchestration
 
-        return orchestration.dbt_build()
+        result = orchestration.dbt_build()
+        alias_events = get_current_context()["outlet_events"][MARTS_ALIAS]
+        for mart in result["marts"]:
+            alias_events.add(
+                mart_asset(mart["model"]),
+                extra={"status": mart["status"], "execution_time": mart["execution_time"],
+                       "load_ids": events.get("load_ids", []),
+                       "business_date_min": events.get("business_date_min"),
+                       "business_date_max": events.get("business_date_max")},
+            )
+        return result
+
+    @task(pool=WRITER_POOL)
+    def mart_gate(build: dict, run_id=None) -> dict:
+        """Quality gate on the marts (`ingestion.mart_gate`, when installed); failing blocks publish."""
+        from ingestion import orchestration
+
+        return orchestration.mart_gate(run_id)
 
     @task(pool=WRITER_POOL, outlets=[MARTS_PUBLISHED])
-    def publish(build: dict) -> dict:
-        """Swap in the BI copy of the marts."""
+    def publish(gate: dict, events: dict) -> dict:
+        """Swap in the BI copy of the marts; emit `socialpulse.marts.published`."""
+        from dag_support.assets import MARTS_PUBLISHED
+
         from ingestion import orchestration
 
-        return orchestration.publish()
+        extra = orchestration.publish(events)
+        get_current_context()["outlet_events"][MARTS_PUBLISHED].extra = extra
+        return extra
 
-    publish(dbt_build(collect_events()))
+    events = collect_events()
+    publish(mart_gate(dbt_build(events)), events)
 
 
 socialpulse_transform()

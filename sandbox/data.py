@@ -15,9 +15,19 @@ Design constraints (and why):
 * **Lazy and bounded.** A 50,000-account benchmark must not allocate 50,000 full histories:
   month blocks are generated on demand and kept in a bounded LRU (``BLOCK_CACHE_MAX``). A miss
   costs well under a millisecond, so eviction only costs CPU, never correctness.
-* **Plausible shapes.** Totals stay above 500 (so Instagram's "<100 followers" rules never fire for
-  generated accounts), growth with churn, a weekday pattern, yearly seasonality, slow trends and
-  occasional viral spikes; ``reach <= views`` and ``engagements <= views`` on every day.
+* **Plausible shapes.** Totals stay above 500 for ordinary accounts, growth with churn, a weekday
+  pattern, yearly seasonality, slow trends and occasional viral spikes; ``reach <= views`` and
+  ``engagements <= views`` on every day.
+* **A few tiny accounts.** Every ``SMALL_ACCOUNT_EVERY``-th account (index 25, 50, ...) stays
+  below 100 followers for its whole history, because the platforms' "<100 followers" rules (no
+  follower metrics, no demographics, no Page insights) must be testable and real municipal
+  portfolios do contain such accounts. Indices 1..24 are never small, so small test setups keep
+  seeing only ordinary accounts.
+* **Four platforms.** Facebook Page i, Instagram account i, YouTube channel i and Snapchat
+  profile i belong to the same department/venue (``account_identity``); each has its own series.
+* **Audiences by department** (``audience``): age/gender/city/country shares drawn around a
+  department prior (Ungdom skews 13-24, Äldreomsorg 65+), so demographic marts have something
+  real to show.
 
 The module also holds the *Meta day* calendar helpers (``day_start_utc`` etc.): Meta's "day" is the
 America/Los_Angeles calendar day, and both the server and the tests need the same definition.
@@ -25,10 +35,13 @@ America/Los_Angeles calendar day, and both the server and the tests need the sam
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import math
 import threading
 import unicodedata
+import uuid
 from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -39,7 +52,11 @@ EPOCH = date(2020, 1, 1)
 """First day with data. Accounts "start" here; followers at the end of 2019-12-31 equal ``base``."""
 
 FOLLOWER_FLOOR = 600
-"""Follower totals never drop below this (see ``_generate_block``); keeps totals > 500."""
+"""Follower totals of ordinary accounts never drop below this (see ``_generate_block``)."""
+
+SMALL_ACCOUNT_EVERY = 25
+"""Account index i with ``i % SMALL_ACCOUNT_EVERY == 0`` is a tiny account (< 100 followers)."""
+SMALL_FLOOR, SMALL_CEILING = 10, 99
 
 BLOCK_CACHE_MAX = 8192
 """Month blocks (one account, one calendar month, ~3 KB) kept in memory: ~25 MB at most."""
@@ -47,7 +64,9 @@ BLOCK_CACHE_MAX = 8192
 PROFILE_CACHE_MAX = 4096
 """Account profiles (time-invariant parameters, ~2 KB) kept in memory."""
 
-PLATFORMS = ("facebook", "instagram")
+PLATFORMS = ("facebook", "instagram", "youtube", "snapchat")
+"""Codes 1..4 feed the seed streams; the order is part of the data definition (never reorder)."""
+META_PLATFORMS = ("facebook", "instagram")
 FACEBOOK_ID_BASE = 100_000_000_000_000
 INSTAGRAM_ID_BASE = 17_841_400_000_000_000
 
@@ -91,6 +110,84 @@ def instagram_user_id(i: int) -> str:
     if i < 1:
         raise ValueError("account index is 1-based")
     return str(INSTAGRAM_ID_BASE + i)
+
+
+_MASK48 = (1 << 48) - 1
+_MUL48 = 0x9E3779B97F4B  # odd -> invertible mod 2**48
+_INV48 = pow(_MUL48, -1, 1 << 48)
+_XOR48 = 0x5DEECE66D1A7
+
+
+def _scramble(i: int) -> bytes:
+    """Bijective 48-bit mix of an index, so ids do not end in visible counters."""
+    return (((i * _MUL48) & _MASK48) ^ _XOR48).to_bytes(6, "big")
+
+
+def _unscramble(raw: bytes) -> int:
+    return ((int.from_bytes(raw, "big") ^ _XOR48) * _INV48) & _MASK48
+
+
+def youtube_channel_id(i: int) -> str:
+    """YouTube channel id of channel ``i``: "UC" + 22 chars of [A-Za-z0-9_-], like real ones.
+
+    The 22 chars are the base64url form of 16 bytes (10 hash bytes + ``i`` mixed into 6), so the
+    last char is one of A/Q/g/w exactly as in real ids, and the index can be recovered in O(1)
+    (``parse_youtube_channel_id``) without a 50,000-entry lookup table.
+    """
+    if i < 1:
+        raise ValueError("account index is 1-based")
+    raw = hashlib.blake2b(f"yt:{i}".encode(), digest_size=10).digest() + _scramble(i)
+    return "UC" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_youtube_channel_id(channel_id: str) -> int | None:
+    """Index ``i`` of a generated channel id, or None if it is not one."""
+    if len(channel_id) != 24 or not channel_id.startswith("UC"):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(channel_id[2:] + "==")
+    except (ValueError, binascii.Error):
+        return None
+    i = _unscramble(raw[10:16])
+    return i if 1 <= i < 10**9 and youtube_channel_id(i) == channel_id else None
+
+
+def snapchat_profile_id(i: int) -> str:
+    """Snapchat Public Profile id of profile ``i``: a deterministic version-4 UUID (index in the
+    last 6 bytes, recoverable by ``parse_snapchat_profile_id``)."""
+    if i < 1:
+        raise ValueError("account index is 1-based")
+    raw = hashlib.blake2b(f"snap:{i}".encode(), digest_size=10).digest() + _scramble(i)
+    return str(uuid.UUID(bytes=raw, version=4))
+
+
+def parse_snapchat_profile_id(profile_id: str) -> int | None:
+    try:
+        value = uuid.UUID(profile_id)
+    except (ValueError, AttributeError):
+        return None
+    i = _unscramble(value.bytes[10:])
+    return i if 1 <= i < 10**9 and snapchat_profile_id(i) == profile_id.lower() else None
+
+
+def account_index(platform: str, account_id: str) -> int | None:
+    """The 1-based index behind any generated id (no upper bound check), else None."""
+    if platform in META_PLATFORMS:
+        if not account_id.isdigit():
+            return None
+        n = int(account_id) - (FACEBOOK_ID_BASE if platform == "facebook" else INSTAGRAM_ID_BASE)
+        return n if 1 <= n < 10**9 else None
+    if platform == "youtube":
+        return parse_youtube_channel_id(account_id)
+    if platform == "snapchat":
+        return parse_snapchat_profile_id(account_id)
+    return None
+
+
+def is_small_account(platform: str, account_id: str) -> bool:
+    """Whether the account is one of the tiny (< 100 followers) accounts."""
+    i = account_index(platform, account_id)
+    return i is not None and i % SMALL_ACCOUNT_EVERY == 0
 
 
 def parse_account_id(account_id: str, accounts: int) -> tuple[str, int] | None:
@@ -149,12 +246,16 @@ def account_identity(seed: int, i: int) -> dict[str, str]:
 
 
 def account_directory(config: Any) -> list[dict]:
-    """All ``2 * config.accounts`` accounts: Facebook Page i is linked to Instagram account i.
+    """All generated accounts: first the ``2 * config.accounts`` Meta accounts (Facebook Page i is
+    linked to Instagram account i, exactly as before YouTube/Snapchat existed), then
+    ``config.youtube_channels`` YouTube channels and ``config.snapchat_profiles`` Snapchat
+    profiles (``linked_account_id`` = the Facebook Page of the same index, or None).
 
-    ``config`` is any object with ``accounts`` and ``seed`` (normally ``SandboxConfig``).
+    ``config`` is any object with ``accounts`` and ``seed`` (normally ``SandboxConfig``); missing
+    ``youtube_channels``/``snapchat_profiles`` attributes count as 0.
     """
     rows: list[dict] = []
-    for platform in PLATFORMS:
+    for platform in META_PLATFORMS:
         for i in range(1, config.accounts + 1):
             ident = account_identity(config.seed, i)
             fb, ig = facebook_page_id(i), instagram_user_id(i)
@@ -165,6 +266,21 @@ def account_directory(config: Any) -> list[dict]:
                     "name": ident["name"],
                     "department": ident["department"],
                     "linked_account_id": ig if platform == "facebook" else fb,
+                }
+            )
+    for platform, count, make_id in (
+        ("youtube", getattr(config, "youtube_channels", 0), youtube_channel_id),
+        ("snapchat", getattr(config, "snapchat_profiles", 0), snapchat_profile_id),
+    ):
+        for i in range(1, count + 1):
+            ident = account_identity(config.seed, i)
+            rows.append(
+                {
+                    "platform": platform,
+                    "account_id": make_id(i),
+                    "name": ident["name"],
+                    "department": ident["department"],
+                    "linked_account_id": facebook_page_id(i) if i <= config.accounts else None,
                 }
             )
     return rows
@@ -188,7 +304,7 @@ def account_profile(seed: int, platform: str, account_id: str) -> dict[str, Any]
     ig = platform == "instagram"
     base = float(np.clip(rng.lognormal(math.log(2200 if ig else 3200), 0.9), 800, 150_000))
     weekday = _WEEKDAY_SHAPE * rng.uniform(0.9, 1.1, 7)
-    return {
+    prof = {
         "base_followers": int(base),
         "growth_rate": float(rng.uniform(0.0006, 0.0030)),  # mean gained/day per base follower
         "churn": float(rng.uniform(0.35, 0.80)),  # mean lost / mean gained
@@ -206,7 +322,20 @@ def account_profile(seed: int, platform: str, account_id: str) -> dict[str, Any]
         "follows_count": int(rng.integers(40, 900)),
         "media_base": int(rng.integers(30, 600)),
         "posts_per_week": float(rng.uniform(0.5, 7.0)),
+        "floor": FOLLOWER_FLOOR,
+        "ceiling": None,
     }
+    if is_small_account(platform, account_id):
+        # Tiny account: flat anchor (churn == 1 -> zero net growth), kept inside [10, 99].
+        prof.update(
+            base_followers=int(25 + rng.integers(0, 55)),
+            growth_rate=float(rng.uniform(0.002, 0.01)),
+            churn=1.0,
+            trend_per_year=0.0,
+            floor=SMALL_FLOOR,
+            ceiling=SMALL_CEILING,
+        )
+    return prof
 
 
 # ------------------------------------------------------------------------------------------------
@@ -271,9 +400,11 @@ def _generate_block(
     elif diff < 0:
         lost += _spread(rng, -diff, lost_lam)
     followers = start + np.cumsum(gained - lost)
-    if followers.min() < FOLLOWER_FLOOR:
-        # Practically never happens (anchors >= 800), but guarantee the floor: a churn-free
-        # month that still ends on the anchor is non-decreasing from an above-floor start.
+    too_high = prof["ceiling"] is not None and followers.max() > prof["ceiling"]
+    if followers.min() < prof["floor"] or too_high:
+        # Practically never happens for ordinary accounts (anchors >= 800), but guarantee the
+        # floor (and a tiny account's ceiling): a churn-free month that still ends on the anchor is
+        # non-decreasing from an in-range start (for tiny accounts target == 0: a flat month).
         lost = np.zeros(n, dtype=np.int64)
         gained = _spread(rng, target, gained_lam)
         followers = start + np.cumsum(gained)
@@ -447,3 +578,197 @@ def pacific_date(moment: datetime | int | float) -> date:
 def end_time_str(measured_day: date) -> str:
     """Graph ``end_time`` of a measured day: start of the NEXT Pacific day, printed in UTC."""
     return day_start_utc(measured_day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+# ------------------------------------------------------------------------------------------------
+# Audiences (demographics)
+# ------------------------------------------------------------------------------------------------
+
+AGE_GROUPS = ("13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+GENDERS = ("F", "M", "U")
+"""Instagram's gender keys (female, male, unknown); YouTube maps them to female/male/user_specified."""
+
+# Followers by age group per department (before per-account noise). Why these shapes: the
+# issue asks that audiences differ by department, and a youth centre that does not skew young
+# would make a demographic mart untestable.
+_DEPARTMENT_AGE_PRIOR: dict[str, tuple[float, ...]] = {
+    "Kommunstyrelsen": (0.02, 0.08, 0.18, 0.20, 0.20, 0.17, 0.15),
+    "Kultur": (0.03, 0.10, 0.20, 0.21, 0.19, 0.15, 0.12),
+    "Fritid": (0.08, 0.14, 0.22, 0.24, 0.16, 0.10, 0.06),
+    "Skola": (0.14, 0.14, 0.14, 0.26, 0.18, 0.09, 0.05),
+    "Äldreomsorg": (0.01, 0.03, 0.07, 0.10, 0.14, 0.22, 0.43),
+    "Ungdom": (0.34, 0.30, 0.12, 0.11, 0.07, 0.04, 0.02),
+    "Bibliotek": (0.05, 0.09, 0.17, 0.21, 0.18, 0.15, 0.15),
+    "Miljö": (0.02, 0.10, 0.24, 0.22, 0.18, 0.14, 0.10),
+}
+# Platform tilt on top of the department prior (Facebook older, Snapchat very young).
+_PLATFORM_AGE_TILT: dict[str, tuple[float, ...]] = {
+    "facebook": (0.3, 0.6, 0.9, 1.0, 1.2, 1.4, 1.6),
+    "instagram": (1.0, 1.4, 1.3, 1.1, 0.9, 0.7, 0.5),
+    "youtube": (1.2, 1.3, 1.1, 1.0, 0.9, 0.8, 0.7),
+    "snapchat": (3.0, 2.5, 1.2, 0.6, 0.3, 0.15, 0.05),
+}
+_ENGAGED_AGE_TILT = np.array([1.3, 1.25, 1.1, 1.0, 0.9, 0.8, 0.7])
+"""Engaged accounts are a little younger than followers."""
+
+HOME_CITY = ("Sandviken", "Gävleborg County")
+# (city, region) pairs; more than 45 so Instagram's top-45 cut is visible.
+_CITIES: tuple[tuple[str, str], ...] = (
+    ("Gävle", "Gävleborg County"), ("Stockholm", "Stockholm County"), ("Uppsala", "Uppsala County"),
+    ("Göteborg", "Västra Götaland County"), ("Hofors", "Gävleborg County"), ("Falun", "Dalarna County"),
+    ("Borlänge", "Dalarna County"), ("Malmö", "Skåne County"), ("Västerås", "Västmanland County"),
+    ("Storvik", "Gävleborg County"), ("Söderhamn", "Gävleborg County"), ("Hudiksvall", "Gävleborg County"),
+    ("Örebro", "Örebro County"), ("Avesta", "Dalarna County"), ("Linköping", "Östergötland County"),
+    ("Sala", "Västmanland County"), ("Norrköping", "Östergötland County"), ("Sundsvall", "Västernorrland County"),
+    ("Bollnäs", "Gävleborg County"), ("Ockelbo", "Gävleborg County"), ("Umeå", "Västerbotten County"),
+    ("Jönköping", "Jönköping County"), ("Helsingborg", "Skåne County"), ("Lund", "Skåne County"),
+    ("Karlstad", "Värmland County"), ("Eskilstuna", "Södermanland County"), ("Ludvika", "Dalarna County"),
+    ("Östersund", "Jämtland County"), ("Växjö", "Kronoberg County"), ("Halmstad", "Halland County"),
+    ("Borås", "Västra Götaland County"), ("Södertälje", "Stockholm County"), ("Nyköping", "Södermanland County"),
+    ("Mora", "Dalarna County"), ("Ljusdal", "Gävleborg County"), ("Skutskär", "Uppsala County"),
+    ("Tierp", "Uppsala County"), ("Enköping", "Uppsala County"), ("Kalmar", "Kalmar County"),
+    ("Kristianstad", "Skåne County"), ("Luleå", "Norrbotten County"), ("Skellefteå", "Västerbotten County"),
+    ("Trollhättan", "Västra Götaland County"), ("Karlskrona", "Blekinge County"), ("Visby", "Gotland County"),
+    ("Härnösand", "Västernorrland County"), ("Fagersta", "Västmanland County"), ("Heby", "Uppsala County"),
+    ("Hedemora", "Dalarna County"), ("Norrtälje", "Stockholm County"), ("Kiruna", "Norrbotten County"),
+    ("Motala", "Östergötland County"), ("Varberg", "Halland County"), ("Uddevalla", "Västra Götaland County"),
+    ("Skövde", "Västra Götaland County"), ("Piteå", "Norrbotten County"), ("Alingsås", "Västra Götaland County"),
+    ("Arboga", "Västmanland County"), ("Köping", "Västmanland County"), ("Säter", "Dalarna County"),
+)
+_COUNTRIES = (
+    "NO", "FI", "DK", "DE", "GB", "US", "PL", "IR", "SY", "IQ", "TR", "ES", "NL", "FR", "IT", "EE",
+    "SO", "AF", "ER", "TH", "IN", "CN", "AU", "CA", "CH", "AT", "LT", "LV", "BA", "RS",
+)
+DEMOGRAPHIC_TOP_N = 45
+"""Instagram returns only the top 45 values of a breakdown (PLATFORM_APIS §3.4)."""
+DEMOGRAPHIC_MIN_FOLLOWERS = 100
+
+
+def audience(seed: int, platform: str, account_id: str, engaged: bool = False) -> dict[str, Any]:
+    """Audience shares of one account (time-invariant): a pure function of (seed, platform, id).
+
+    Returns ``age_gender`` (7 x 3 array over ``AGE_GROUPS`` x ``GENDERS``, sums to 1), ``cities``
+    (list of ((city, region), share), descending, sums to 1), ``countries`` (list of (ISO-2,
+    share), descending, Sweden first) and ``coverage`` (fraction of followers with demographic
+    data; Meta reports only those, so demographic sums stay below the follower count).
+    ``engaged=True`` gives the (younger) audience of engaged accounts.
+    """
+    i = account_index(platform, account_id) or 1
+    department = account_identity(seed, i)["department"]
+    rng = np.random.default_rng(
+        np.random.SeedSequence([*_seed_words(seed), _platform_code(platform), _account_int(account_id), 0xDE])
+    )
+    prior = np.array(_DEPARTMENT_AGE_PRIOR[department]) * np.array(_PLATFORM_AGE_TILT[platform])
+    age = rng.dirichlet(prior / prior.sum() * 60.0)
+    if engaged:
+        age = age * _ENGAGED_AGE_TILT
+        age = age / age.sum()
+    female = float(np.clip(rng.normal(0.60 if department != "Fritid" else 0.50, 0.05), 0.3, 0.8))
+    unknown = float(rng.uniform(0.01, 0.04))
+    # Older groups slightly more female (as in Swedish municipal audiences).
+    female_by_age = np.clip(female + np.linspace(-0.04, 0.06, len(AGE_GROUPS)), 0.05, 0.95)
+    age_gender = np.stack(
+        [age * female_by_age * (1 - unknown), age * (1 - female_by_age) * (1 - unknown), age * unknown], axis=1
+    )
+    age_gender = age_gender / age_gender.sum()
+    home = float(rng.uniform(0.30, 0.55))
+    tail = rng.dirichlet(1.0 / (np.arange(len(_CITIES)) + 1.0) * 40.0 + 0.05)
+    cities = [(HOME_CITY, home)] + [(c, (1 - home) * float(w)) for c, w in zip(_CITIES, tail, strict=True)]
+    cities.sort(key=lambda kv: -kv[1])
+    sweden = float(rng.uniform(0.86, 0.96))
+    abroad = rng.dirichlet(1.0 / (np.arange(len(_COUNTRIES)) + 1.0) * 20.0 + 0.05)
+    countries = [("SE", sweden)] + [(c, (1 - sweden) * float(w)) for c, w in zip(_COUNTRIES, abroad, strict=True)]
+    countries.sort(key=lambda kv: -kv[1])
+    return {
+        "department": department,
+        "age_gender": age_gender,
+        "cities": cities,
+        "countries": countries,
+        "coverage": float(rng.uniform(0.85, 0.95)),
+    }
+
+
+def apportion(total: int, shares: np.ndarray | list[float]) -> np.ndarray:
+    """Split a non-negative integer ``total`` by ``shares`` (largest remainder): integer parts that
+    sum exactly to ``total``. Used so every breakdown of one audience sums to the same number."""
+    w = np.asarray(shares, dtype=np.float64).ravel()
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(w.shape, dtype=np.int64)
+    exact = w / w.sum() * total
+    parts = np.floor(exact).astype(np.int64)
+    short = int(total - parts.sum())
+    if short:
+        order = np.argsort(-(exact - parts), kind="stable")
+        parts[order[:short]] += 1
+    return parts
+
+
+def audience_counts(seed: int, platform: str, account_id: str, population: int, engaged: bool = False) -> dict:
+    """Integer audience of ``population`` people (followers, or engaged accounts) by breakdown.
+
+    Only ``coverage`` of the population has demographic data. Returns ``age_gender`` {(age, g): n},
+    ``age`` {age: n}, ``gender`` {g: n}, ``city`` {(city, region): n} and ``country`` {code: n};
+    each breakdown sums to the same total, zero cells are dropped. No top-N cut here (the API does it).
+    """
+    aud = audience(seed, platform, account_id, engaged)
+    total = int(population * aud["coverage"])
+    grid = apportion(total, aud["age_gender"]).reshape(len(AGE_GROUPS), len(GENDERS))
+    out: dict[str, dict] = {"age_gender": {}, "age": {}, "gender": {}}
+    for a, age in enumerate(AGE_GROUPS):
+        for g, gender in enumerate(GENDERS):
+            if grid[a, g]:
+                out["age_gender"][(age, gender)] = int(grid[a, g])
+        if grid[a].sum():
+            out["age"][age] = int(grid[a].sum())
+    for g, gender in enumerate(GENDERS):
+        if grid[:, g].sum():
+            out["gender"][gender] = int(grid[:, g].sum())
+    city_counts = apportion(total, [s for _, s in aud["cities"]])
+    out["city"] = {c: int(n) for (c, _), n in zip(aud["cities"], city_counts, strict=True) if n}
+    country_counts = apportion(total, [s for _, s in aud["countries"]])
+    out["country"] = {c: int(n) for (c, _), n in zip(aud["countries"], country_counts, strict=True) if n}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Late restatements
+# ------------------------------------------------------------------------------------------------
+
+RESTATEMENT_HOURS = 48
+"""A measured day's activity values are final RESTATEMENT_HOURS after the day ended."""
+
+
+def restatement_factor(seed: int, platform: str, account_id: str, day: date, now: datetime | float) -> float:
+    """Fraction of the final value that the platform reports for ``day`` at instant ``now``.
+
+    1.0 once ``RESTATEMENT_HOURS`` have passed since the end of the (Pacific) day; before that it
+    rises linearly from ``1 - deficit`` (at the end of the day) to 1.0, where ``deficit`` in
+    [0.15, 0.40] is drawn per (account, day). Monotone in ``now``, so re-reading a day never
+    shows a smaller number, and a pure function, so tests can predict every preliminary value.
+    """
+    ts = now if isinstance(now, int | float) else now.timestamp()
+    age_h = (ts - day_start_ts(day + timedelta(days=1))) / 3600.0
+    if age_h >= RESTATEMENT_HOURS:
+        return 1.0
+    digest = hashlib.blake2b(
+        f"{seed}:{platform}:{account_id}:{day.isoformat()}".encode(), digest_size=4
+    ).digest()
+    deficit = 0.15 + 0.25 * int.from_bytes(digest, "big") / 2**32
+    return 1.0 - deficit * (1.0 - max(0.0, age_h) / RESTATEMENT_HOURS)
+
+
+# ------------------------------------------------------------------------------------------------
+# Europe/Stockholm (posting times of a Swedish municipality)
+# ------------------------------------------------------------------------------------------------
+
+
+def _last_sunday(year: int, month: int) -> date:
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def stockholm_to_utc(d: date, hour: int, minute: int) -> datetime:
+    """Local Stockholm wall time -> aware UTC (EU rule: CEST from the last Sunday of March 01:00 UTC
+    to the last Sunday of October 01:00 UTC). Posting hours are 06-22, never in the switch hour."""
+    summer = _last_sunday(d.year, 3) <= d < _last_sunday(d.year, 10)
+    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=UTC) - timedelta(hours=2 if summer else 1)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-# The single DuckDB writer: every task that opens the warehouse read-write runs in this 1-slot pool
-# (created by `make airflow-init` / the compose init container).
-WRITER_POOL = "duckdb_writer"
+from dag_support.alerts import INCIDENT_NOTIFIER
+from dag_support.pools import WRITER_POOL, fetch_pool  # noqa: F401  (re-exported for DAG files)
+from dag_support.retry import TRANSIENT_ONLY
 
+# Retries with exponential backoff (2 min, 4 min, ... capped at 20 min) for transient errors
+# only: the retry policy fails auth/invalid-request errors, failed checks and bugs at once. The
+# notifier writes an incident summary when a task has failed for good.
 DEFAULT_ARGS = {
     "owner": "socialpulse",
-    "retries": 2,
+    "retries": 3,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=20),
+    "retry_policy": TRANSIENT_ONLY,
+    "on_failure_callback": INCIDENT_NOTIFIER,
 }

@@ -39,9 +39,10 @@ L1_AT = datetime(2025, 1, 11, 3, 0, tzinfo=UTC)
 L2_AT = datetime(2025, 1, 12, 3, 0, tzinfo=UTC)
 
 _COLUMNS = (
-    "load_id, response_id, platform, account_id, source, metric_name, period, metric_type, "
-    "dimension, dimension_value, metric_date, end_time, value, observed_at"
+    "load_id, response_id, platform, account_id, object_type, object_id, source, metric_name, "
+    "period, metric_type, dimension, dimension_value, metric_date, end_time, value, observed_at"
 )
+_PLACEHOLDERS = ", ".join("?" * len(_COLUMNS.split(",")))
 
 
 def day(t: int) -> date:
@@ -81,6 +82,8 @@ class _Observations:
                 f"{load_id}-{platform}-{metric}",
                 platform,
                 account_id,
+                "account",
+                account_id,
                 "insights",
                 metric,
                 "day",
@@ -100,6 +103,8 @@ class _Observations:
                 "L1",
                 f"L1-{platform}-node-{metric_date}",
                 platform,
+                account_id,
+                "account",
                 account_id,
                 "node",
                 field,
@@ -212,7 +217,7 @@ def make_fixture(path: Path | str) -> Path:
     try:
         con.execute("begin")
         con.executemany(
-            f"insert into raw.observations ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into raw.observations ({_COLUMNS}) values ({_PLACEHOLDERS})",
             obs.rows,
         )
         con.executemany(

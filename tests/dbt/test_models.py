@@ -247,9 +247,13 @@ def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, c
     writer = connect(broken)
     try:
         writer.execute(
-            "insert into raw.observations values ('L3', 'L3-r', 'facebook', ?, 'insights',"
+            "insert into raw.observations (load_id, response_id, platform, account_id, object_type,"
+            " object_id, source, metric_name, period, metric_type, dimension, dimension_value,"
+            " metric_date, end_time, value, observed_at)"
+            " values ('L3', 'L3-r', 'facebook', ?, 'account', ?, 'insights',"
             " 'page_follows', 'day', 'time_series', '', '', ?, ?, 1030, ?)",
             [
+                FACEBOOK_PAGE_ID,
                 FACEBOOK_PAGE_ID,
                 date(2025, 1, 8),
                 datetime(2025, 1, 9, 8, tzinfo=UTC),

@@ -1,32 +1,18 @@
 {#
     One row per Facebook Page x metric (name, period, metric_type, breakdown) x measured day: the
-    latest observation of that key. `restatement_count` measures how often Meta changed the value
-    after first delivering it (distinct values seen - 1); `observation_count` counts the fetches.
-    metric_date is the measured Pacific day (the loader already subtracted one day from end_time).
+    latest observation of that key (deduplicated in base_facebook__observations).
+    `restatement_count` measures how often Meta changed the value after first delivering it
+    (distinct values seen - 1); `observation_count` counts the fetches. metric_date is the measured
+    Pacific day (the loader already subtracted one day from end_time).
 #}
-{%- set key = observation_key() %}
 
 with
 
-source as (
+observations as (
 
-    select * from {{ source('facebook', 'observations') }}
-    where platform = 'facebook'
-        and source = 'insights'
-
-),
-
-ranked as (
-
-    select
-        *,
-        count(*) over observation as observation_count,
-        count(distinct value) over observation - 1 as restatement_count,
-        row_number() over (
-            observation order by {{ latest_observation_order() }}
-        ) as recency_rank
-    from source
-    window observation as (partition by {{ key | join(', ') }})
+    select * from {{ ref('base_facebook__observations') }}
+    where object_type = 'account'
+        and metric_source = 'insights'
 
 ),
 
@@ -40,7 +26,7 @@ renamed as (
         response_id,
 
         ---------- metric key
-        source as metric_source,
+        metric_source,
         metric_name,
         period,
         metric_type,
@@ -53,12 +39,11 @@ renamed as (
         observed_at,
 
         ---------- numerics
-        value as metric_value,
+        metric_value,
         observation_count,
         restatement_count
 
-    from ranked
-    where recency_rank = 1
+    from observations
 
 )
 

@@ -4,26 +4,15 @@
     `followers` is a total at the end of that day; it is what follower history is anchored on when
     the page_follows insight is missing.
 #}
-{%- set key = observation_key() %}
 
 with
 
-source as (
+observations as (
 
-    select * from {{ source('facebook', 'observations') }}
-    where platform = 'facebook'
-        and source = 'node'
+    select * from {{ ref('base_facebook__observations') }}
+    where object_type = 'account'
+        and metric_source = 'node'
         and period = 'snapshot'
-
-),
-
-latest_observations as (
-
-    select * from source
-    qualify row_number() over (
-        partition by {{ key | join(', ') }}
-        order by {{ latest_observation_order() }}
-    ) = 1
 
 ),
 
@@ -39,10 +28,11 @@ pivoted as (
         max(observed_at) as observed_at,
 
         ---------- numerics
-        cast(max(value) filter (where metric_name = 'followers_count') as bigint) as followers,
-        cast(max(value) filter (where metric_name = 'fan_count') as bigint) as page_likes
+        cast(max(metric_value) filter (where metric_name = 'followers_count') as bigint)
+            as followers,
+        cast(max(metric_value) filter (where metric_name = 'fan_count') as bigint) as page_likes
 
-    from latest_observations
+    from observations
     group by platform, account_id, metric_date
 
 )

@@ -4,26 +4,15 @@
     represents. Instagram has no follower-total time series, so these snapshots are the only
     anchors of follower history (earlier days are reconstructed from the daily flows).
 #}
-{%- set key = observation_key() %}
 
 with
 
-source as (
+observations as (
 
-    select * from {{ source('instagram', 'observations') }}
-    where platform = 'instagram'
-        and source = 'node'
+    select * from {{ ref('base_instagram__observations') }}
+    where object_type = 'account'
+        and metric_source = 'node'
         and period = 'snapshot'
-
-),
-
-latest_observations as (
-
-    select * from source
-    qualify row_number() over (
-        partition by {{ key | join(', ') }}
-        order by {{ latest_observation_order() }}
-    ) = 1
 
 ),
 
@@ -39,11 +28,12 @@ pivoted as (
         max(observed_at) as observed_at,
 
         ---------- numerics
-        cast(max(value) filter (where metric_name = 'followers_count') as bigint) as followers,
-        cast(max(value) filter (where metric_name = 'follows_count') as bigint) as follows,
-        cast(max(value) filter (where metric_name = 'media_count') as bigint) as media_count
+        cast(max(metric_value) filter (where metric_name = 'followers_count') as bigint)
+            as followers,
+        cast(max(metric_value) filter (where metric_name = 'follows_count') as bigint) as follows,
+        cast(max(metric_value) filter (where metric_name = 'media_count') as bigint) as media_count
 
-    from latest_observations
+    from observations
     group by platform, account_id, metric_date
 
 )
