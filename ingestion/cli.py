@@ -82,8 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     replay = sub.add_parser("replay", help="re-derive observations from stored responses (no API calls)")
     replay.add_argument("--load-id", action="append", help="only these loads (default: every committed load)")
     sub.add_parser("status", help="coverage, freshness and failures per account")
+    from ingestion import quarantine
+
+    quarantine.add_parser(sub)  # quarantine list | show ID | release ID | drop ID --yes
+    from ingestion.onboarding.cli import add_cli, run_cli
+
+    add_cli(sub)  # doctor | accounts discover | token exchange | youtube authorize|access-token
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if (code := run_cli(args)) is not None:  # before load_settings(): doctor reports broken settings itself
+        return code
 
     from ingestion import pipeline
     from ingestion.settings import load_settings
@@ -117,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print_status(account_status(settings))
             return 0
+        if args.command == "quarantine":
+            return quarantine.run_cli(settings, args)
     except RegistryError as exc:
         print(f"socialpulse: {exc}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ingestion import landing, quality
 from ingestion.fetch import PLATFORM_MODULES
 from ingestion.metrics import known_metrics
 from ingestion.platforms.meta import ParseError
+from ingestion.quarantine import store as quarantine_batch
 from ingestion.registry import Registry
 from ingestion.settings import Settings
 from ingestion.warehouse import connect
@@ -142,20 +143,27 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             return result
 
         df = _observations_frame(observations)
-        first = min(date.fromisoformat(str(s["since"])) for s in statuses)
-        last = max(datetime.fromisoformat(r["fetched_at"]).date() for r in good_records)
-        suite = quality.observation_suite(f"raw_{platform}.observations", _known_metrics(platform),
-                                          first - timedelta(days=1), last)
-        gate = quality.validate(df, suite)
+        objects_df = _objects_frame([o for o in objects if o["account_id"] not in broken])
+        planned = [s for s in statuses if s["status"] == "ok" and s["account_id"] not in broken] or statuses
+        try:
+            gate = quality.gate_batch(
+                df, objects_df, platform=platform, known_metrics=_known_metrics(platform),
+                first_day=min(date.fromisoformat(str(s["since"])) for s in planned),
+                last_day=max(date.fromisoformat(str(s["until"])) for s in planned),
+                expected_accounts={s["account_id"] for s in planned}, run_id=run_id, load_id=load_id,
+                docs_dir=quality.docs_root(settings.home_abs))
+        except quality.GateError as exc:  # the gate broke: record it, commit nothing, fail loudly
+            quality.record_validation(con, exc.result)
+            raise
         result.gate = gate.to_dict()
         if not gate.success:
             result.status = "quarantined"
-            where = quarantine(settings, load_id, run_id, platform, {"load_id": load_id, "gate": gate.to_dict()})
-            log.error("load %s quarantined at %s: %s", load_id, where, gate.failures)
+            quality.record_validation(con, gate)  # its own small transaction: history keeps failures
+            where = quarantine_batch(settings, gate, run_id=run_id, platform=platform)
+            log.error("load %s quarantined at %s:\n%s", load_id, where, gate.describe())
             return result
 
-        objects = [o for o in objects if o["account_id"] not in broken]
-        _commit(con, registry, load_id, run_id, good_records, df, _objects_frame(objects), statuses, result)
+        _commit(con, registry, load_id, run_id, good_records, df, objects_df, statuses, result, gate)
         result.status = "committed"
         result.responses = len(good_records)
         result.observations = len(df)
@@ -233,7 +241,8 @@ def _coverage_frame(load_id: str, statuses: list[dict[str, Any]], failed_ids: se
 
 
 def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[dict[str, Any]],
-            df: pd.DataFrame, objects: pd.DataFrame, statuses: list[dict[str, Any]], result: LoadResult) -> None:
+            df: pd.DataFrame, objects: pd.DataFrame, statuses: list[dict[str, Any]], result: LoadResult,
+            gate: quality.GateResult | None = None) -> None:
     """Insert responses, observations, objects, health, ledger, registry and the load row atomically."""
     started = datetime.now(UTC)
     responses = pd.DataFrame(
@@ -329,6 +338,8 @@ def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[di
                 df["account_id"].nunique(), df["metric_date"].min().date(), df["metric_date"].max().date(),
             ],
         )
+        if gate is not None:
+            quality.record_validation(con, gate)  # the validation history commits with the load
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -79,7 +79,7 @@ def classify(exc: BaseException) -> Classification:
         return Classification(True, str(ErrorClass.TRANSIENT), type(exc).__name__)
     # DuckDB: another process holds the warehouse lock (a BI tool pointed at the wrong file, or a
     # writer outside the pool). Transient from the task's point of view.
-    if type(exc).__module__.startswith("duckdb") and "lock" in str(exc).lower():
+    if type(exc).__module__.lstrip("_").startswith("duckdb") and "lock" in str(exc).lower():
         return Classification(True, "warehouse_locked", "the DuckDB file is locked by another process")
     name = type(exc).__name__
     if name in ("RegistryError", "ValidationError", "ValueError", "KeyError", "TypeError"):

@@ -24,7 +24,7 @@ from ingestion import pipeline, transform
 from ingestion import publish as publish_mod
 from ingestion.http import RETRYABLE
 from ingestion.notify import AccountsFailed, TransientAccountsError
-from ingestion.plan import SUPPORTED_PLATFORMS, AccountPlan, plan_nightly, plan_window
+from ingestion.plan import HISTORY_HORIZON_DAYS, SUPPORTED_PLATFORMS, AccountPlan, plan_nightly, plan_window
 from ingestion.registry import load_registry
 from ingestion.settings import load_settings
 
@@ -35,9 +35,6 @@ __all__ = ["AccountsFailed", "TransientAccountsError"]  # re-exported: the DAGs'
 PLATFORMS: tuple[str, ...] = SUPPORTED_PLATFORMS
 RETRYABLE_CLASSES = frozenset(str(c) for c in RETRYABLE)
 
-# How far back each platform serves daily insights (PLATFORM_APIS.md: Pages "last 2 years",
-# Instagram metrics "stored up to 2 years"). A backfill is clipped to this horizon.
-HISTORY_DAYS: dict[str, int] = {"facebook": 730, "instagram": 730}
 # Requests one backfill fetch task may issue: a chunk holds as many accounts as fit (a two-year
 # Instagram backfill is ~1,500 requests per account, so chunks shrink to one account there).
 BACKFILL_REQUESTS_PER_CHUNK = 2_000
@@ -68,37 +65,35 @@ def _chunk_name(chunk: list[AccountPlan]) -> str:
     return f"{chunk[0].account_id}-{len(chunk)}-{digest}"
 
 
-def _by_platform(chunks: list[list[AccountPlan]]) -> dict[str, list[list[dict]]]:
-    out: dict[str, list[list[dict]]] = {platform: [] for platform in PLATFORMS}
-    for chunk in chunks:
-        out.setdefault(chunk[0].platform, []).append([p.to_dict() for p in chunk])
-    return out
-
-
-def plan_nightly_chunks(conf: dict[str, Any], data_interval_end: datetime | None) -> dict[str, list[list[dict]]]:
-    """Plan the nightly run: per platform, chunks of account plans (one mapped fetch task each)."""
+def plan_nightly_chunks(
+    conf: dict[str, Any], data_interval_end: datetime | None, platform: str
+) -> list[list[dict]]:
+    """Plan one platform's share of the nightly run: chunks of account plans (one mapped fetch each)."""
     settings = load_settings()
     registry = load_registry(settings.accounts)  # validated before any API call
     as_of = as_of_for(conf, data_interval_end)
     lookback = int(conf.get("lookback_days") or settings.lookback_days)
-    plans = plan_nightly(registry, as_of, lookback)
-    chunks = fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE)
-    planned = _by_platform(chunks)
-    log.info("as_of=%s lookback=%d: %d accounts in %s", as_of, lookback, len(plans),
-             ", ".join(f"{p}: {len(c)} chunk(s)" for p, c in planned.items()))
-    return planned
+    plans = [p for p in plan_nightly(registry, as_of, lookback) if p.platform == platform]
+    chunks = [[p.to_dict() for p in chunk] for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE)]
+    log.info("%s as_of=%s lookback=%d: %d accounts in %d chunk(s)", platform, as_of, lookback, len(plans),
+             len(chunks))
+    return chunks
 
 
-def fetch(run_id: str, chunk: list[dict], try_number: int = 1, max_tries: int = 0) -> dict:
+def fetch(run_id: str, chunk: list[dict], try_number: int = 1, max_tries: int = 0, as_of: str | None = None) -> dict:
     """Fetch one chunk of accounts and land the responses.
 
-    Accounts that failed with a transient error (after the HTTP layer's own retries) make the task
-    raise `TransientAccountsError` while it has tries left, so Airflow retries the chunk later with
-    backoff. On the last try the chunk returns normally: its healthy accounts load, and the run
-    report names the failed ones. Auth and invalid-request failures never cause a retry.
+    Accounts that failed with a transient error (after the fetch engine's own retries) make the
+    task raise `TransientAccountsError` while it has tries left, so Airflow retries the chunk later
+    with backoff. On the last try the chunk returns normally: its healthy accounts load, and the
+    run report names the failed ones. Auth and invalid-request failures never cause a retry.
+    `as_of` is the run's last platform day (default: the chunk's last planned day).
     """
     plans = [AccountPlan.from_dict(p) for p in chunk]
-    result = fetch_mod.fetch_chunk(load_settings(), run_id, _chunk_name(plans), plans).to_dict()
+    settings = load_settings()
+    last_day = date.fromisoformat(as_of) if as_of else max((p.until for p in plans), default=pipeline.default_as_of())
+    ctx = pipeline.fetch_context(settings, last_day)
+    result = fetch_mod.fetch_chunk(settings, run_id, _chunk_name(plans), plans, ctx).to_dict()
     log.info("fetched %s chunk %s: %d ok, %d failed, %d round trips (try %d of %d)", result["platform"],
              result["chunk"], result["accounts_ok"], result["accounts_failed"], result["round_trips"],
              try_number, max_tries + 1)
@@ -118,11 +113,25 @@ def load(run_id: str, platform: str) -> dict:
     """Load one platform's batch of a run."""
     settings = load_settings()
     result = load_mod.load_run(settings, load_registry(settings.accounts), run_id, platform).to_dict()
+    result["gate"] = _gate_summary(result.get("gate"))
     log.info("load %s: %s, %d observations, dates %s..%s", result["load_id"], result["status"],
              result["observations"], result["business_date_min"], result["business_date_max"])
     if result["status"] == "quarantined":
         log.error("batch quarantined: %s", result["gate"])
     return result
+
+
+def _gate_summary(gate: dict | None) -> dict | None:
+    """The load gate's verdict without sample rows (XComs stay small; the quarantine folder has it all)."""
+    if not gate:
+        return gate
+    return {
+        "success": gate.get("success"),
+        "rows": gate.get("rows"),
+        "failed_accounts": list(gate.get("failed_accounts") or []),
+        "failures": [{k: f.get(k) for k in ("suite", "expectation", "unexpected_count", "account_ids")}
+                     for f in gate.get("failures") or []],
+    }
 
 
 def event_extra(result: dict, kind: str = "nightly") -> dict:
@@ -160,11 +169,14 @@ def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], 
     fetch or load task failed (then the reason is the task's failure, visible in its own log).
     """
     fetch_results, load_results = _flatten(fetches), _flatten(loads)
+    unplanned = sorted(p for p, chunks in (planned or {}).items() if chunks is None)
     run = pipeline.RunReport(run_id="airflow", fetches=fetch_results, loads=load_results)
     failed = list(run.failed_accounts)
     known = {(f["platform"], f["account_id"]) for f in failed}
     loads_by_platform = {item["platform"]: item for item in load_results}
     for platform, chunks in (planned or {}).items():
+        if chunks is None:
+            continue
         item = loads_by_platform.get(platform)
         if item is not None and item["status"] in ("already_loaded", "quarantined"):
             continue  # a re-run of a committed batch, or a batch reported as quarantined below
@@ -178,6 +190,16 @@ def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], 
             failed.append({"platform": platform, "account_id": plan["account_id"], "error_class": "task_failed",
                            "message": f"not loaded: {reason} (see that task's log)"})
     quarantined = [item["load_id"] for item in load_results if item["status"] == "quarantined"]
+    for item in load_results:  # name the accounts whose rows failed the load gate
+        if item["status"] != "quarantined":
+            continue
+        gate = item.get("gate") or {}
+        checks = ", ".join(sorted({str(f.get("expectation")) for f in gate.get("failures") or []})) or "load gate"
+        for account_id in gate.get("failed_accounts") or []:
+            if (item["platform"], account_id) not in known:
+                known.add((item["platform"], account_id))
+                failed.append({"platform": item["platform"], "account_id": account_id, "error_class": "quarantined",
+                               "message": f"batch {item['load_id']} quarantined: {checks}"})
     summary = {
         "accounts_loaded": sum(len(item["accounts_loaded"]) for item in load_results),
         "observations": sum(item["observations"] for item in load_results),
@@ -186,8 +208,9 @@ def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], 
         "quarantined_loads": quarantined,
     }
     log.info("run summary: %s", json.dumps({k: v for k, v in summary.items() if k != "failed_accounts"}))
-    if planned is None:
-        raise AccountsFailed("the run was not planned (see the plan task's log)")
+    if planned is None or unplanned:
+        raise AccountsFailed(f"platform(s) {unplanned or 'all'} were not planned (see the plan tasks' logs)",
+                             failures=failed, quarantined=quarantined)
     if failed or quarantined:
         lines = [f"{f['platform']}:{f['account_id']} [{f.get('error_class')}] {f.get('message')}" for f in failed]
         raise AccountsFailed(
@@ -311,7 +334,10 @@ class BackfillRequest:
 
 
 def backfill_request(params: dict[str, Any], today: date | None = None) -> BackfillRequest:
-    """Validate the backfill DAG's params; clip the range to the last complete day and the history limit."""
+    """Validate the backfill DAG's params; clip `until` to the last complete platform day.
+
+    `since` is clipped to the platforms' history horizon by the planner (`ingestion.plan`).
+    """
     if not params.get("since") or not params.get("until"):
         raise ValueError("a backfill needs both `since` and `until` (YYYY-MM-DD)")
     since, until = date.fromisoformat(str(params["since"])), date.fromisoformat(str(params["until"]))
@@ -326,67 +352,29 @@ def backfill_request(params: dict[str, Any], today: date | None = None) -> Backf
     if until > last_complete:
         notes.append(f"until {until} clipped to the last complete platform day {last_complete}")
         until = last_complete
-    horizon = last_complete - timedelta(days=max(HISTORY_DAYS[p] for p in platforms) - 1)
-    if since < horizon:
-        notes.append(f"since {since} clipped to the platforms' history horizon {horizon}")
-        since = horizon
     if since > until:
-        raise ValueError(f"nothing to backfill: {since}..{until} is outside what the platforms serve")
+        raise ValueError(f"nothing to backfill: {since} is after the last complete platform day {until}")
+    horizon = last_complete - timedelta(days=HISTORY_HORIZON_DAYS)
+    if since < horizon:
+        notes.append(f"since {since} is beyond the platforms' {HISTORY_HORIZON_DAYS}-day history; "
+                     f"days before {horizon} cannot be fetched")
     accounts = tuple(str(a) for a in (params.get("accounts") or ()))
     return BackfillRequest(since, until, platforms, accounts, bool(params.get("force")), tuple(notes))
 
 
-def _covered_days(settings, plans: list[AccountPlan]) -> dict[tuple[str, str], set[date]]:
-    """Platform days that already have daily insight observations, per account (read-only)."""
-    import duckdb
-
-    if not settings.warehouse.exists() or not plans:
-        return {}
-    since, until = min(p.since for p in plans), max(p.until for p in plans)
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
-                             "and table_name = 'observations'").fetchone()[0]
-        if not exists:
-            return {}
-        rows = con.execute(
-            "select distinct platform, account_id, metric_date from raw.observations "
-            "where period = 'day' and metric_date between ? and ?", [since, until]
-        ).fetchall()
-    finally:
-        con.close()
-    out: dict[tuple[str, str], set[date]] = {}
-    for platform, account_id, day in rows:
-        out.setdefault((platform, account_id), set()).add(day)
-    return out
+def _requests_for(plan: AccountPlan, ctx) -> int:
+    return len(fetch_mod.PLATFORM_MODULES[plan.platform].requests_for(plan, ctx))
 
 
-def _missing_windows(plan: AccountPlan, covered: set[date], merge_gap_days: int = 3) -> list[AccountPlan]:
-    """The plan cut down to its uncovered days, as contiguous windows (short gaps merged)."""
-    windows: list[list[date]] = []
-    day = plan.since
-    while day <= plan.until:
-        if day not in covered:
-            if windows and (day - windows[-1][1]).days <= merge_gap_days + 1:
-                windows[-1][1] = day
-            else:
-                windows.append([day, day])
-        day += timedelta(days=1)
-    return [AccountPlan(plan.platform, plan.account_id, plan.token_env, first, last) for first, last in windows]
-
-
-def _requests_for(plan: AccountPlan) -> int:
-    return len(fetch_mod.PLATFORM_MODULES[plan.platform].requests_for(plan))
-
-
-def _budget_chunks(plans: list[AccountPlan], budget: int) -> list[list[AccountPlan]]:
-    """Per-platform chunks of at most CHUNK_SIZE plans and about `budget` requests each."""
-    out = []
+def _budget_chunks(plans: list[AccountPlan], ctx, budget: int) -> tuple[list[list[AccountPlan]], int]:
+    """Per-platform chunks of at most CHUNK_SIZE plans and about `budget` first-round requests each."""
+    out, total = [], 0
     for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE):
         current: list[AccountPlan] = []
         used = 0
         for plan in chunk:
-            cost = _requests_for(plan)
+            cost = _requests_for(plan, ctx)
+            total += cost
             if current and used + cost > budget:
                 out.append(current)
                 current, used = [], 0
@@ -394,42 +382,33 @@ def _budget_chunks(plans: list[AccountPlan], budget: int) -> list[list[AccountPl
             used += cost
         if current:
             out.append(current)
-    return out
+    return out, total
 
 
-def plan_backfill_chunks(params: dict[str, Any], today: date | None = None) -> dict[str, Any]:
-    """Plan a backfill: clipped range, uncovered days only (unless `force`), request-budgeted chunks."""
+def plan_backfill_chunks(params: dict[str, Any], platform: str, today: date | None = None) -> list[list[dict]]:
+    """Plan one platform's share of a backfill: windows within the API limits, minus what the
+    coverage ledger already holds (unless `force`), in request-budgeted chunks. Empty when the
+    platform is not asked for."""
     settings = load_settings()
-    registry = load_registry(settings.accounts)
     req = backfill_request(params, today)
-    plans = plan_window(registry, req.since, req.until, req.platforms)
+    if platform not in req.platforms:
+        log.info("%s: not part of this backfill", platform)
+        return []
     if req.accounts:
-        registered = {p.account_id for p in plans}
+        registered = {p.account_id for p in plan_window(load_registry(settings.accounts), req.since, req.until,
+                                                         req.platforms)}
         unknown = sorted(set(req.accounts) - registered)
         if unknown:
             raise ValueError(f"account(s) {unknown} are not registered (or not active) on {list(req.platforms)}")
-        plans = [p for p in plans if p.account_id in req.accounts]
-    skipped_days = 0
-    if not req.force:
-        covered = _covered_days(settings, plans)
-        trimmed = []
-        for plan in plans:
-            days = covered.get((plan.platform, plan.account_id), set())
-            windows = _missing_windows(plan, days)
-            skipped_days += (plan.until - plan.since).days + 1 - sum((w.until - w.since).days + 1 for w in windows)
-            trimmed.extend(windows)
-        plans = trimmed
-    chunks = _budget_chunks(plans, BACKFILL_REQUESTS_PER_CHUNK)
-    planned = _by_platform(chunks)
-    requests_total = sum(_requests_for(p) for p in plans)
+    plans = pipeline.plan_backfill(settings, req.since, req.until, (platform,), req.accounts or None, req.force)
+    ctx = pipeline.fetch_context(settings, today or pipeline.default_as_of())
+    chunks, requests_total = _budget_chunks(plans, ctx, BACKFILL_REQUESTS_PER_CHUNK)
     for note in req.notes:
         log.warning(note)
-    log.info("backfill %s..%s platforms=%s accounts=%s force=%s: %d account window(s), %d requests, "
-             "%d already-loaded account-day(s) skipped, chunks: %s", req.since, req.until, list(req.platforms),
-             list(req.accounts) or "all", req.force, len(plans), requests_total, skipped_days,
-             {p: len(c) for p, c in planned.items()})
-    return {"since": req.since.isoformat(), "until": req.until.isoformat(), "chunks": planned,
-            "requests": requests_total, "skipped_account_days": skipped_days, "notes": list(req.notes)}
+    log.info("backfill %s %s..%s accounts=%s force=%s: %d account window(s), %d first-round requests in "
+             "%d chunk(s)", platform, req.since, req.until, list(req.accounts) or "all", req.force, len(plans),
+             requests_total, len(chunks))
+    return [[p.to_dict() for p in chunk] for chunk in chunks]
 
 
 def backfill_events(loads: Iterable[Any]) -> dict[str, dict]:

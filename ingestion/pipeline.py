@@ -122,7 +122,10 @@ def run_backfill(
 
 
 def transform_and_publish(settings: Settings, report: RunReport) -> None:
-    """dbt build, the mart gate when present, then publish."""
+    """dbt build, then the mart gate (a hard failure keeps the previous BI copy), then publish."""
+    from ingestion import mart_gate
+
     result = transform.build(settings)
     report.dbt_models = len(result.models)
+    mart_gate.run(settings, report.run_id)
     report.published = publish.publish(settings).__dict__

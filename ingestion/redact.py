@@ -12,7 +12,8 @@ from typing import Any
 
 # Query parameters and headers whose values are secret.
 SECRET_PARAMS: frozenset[str] = frozenset(
-    {"access_token", "appsecret_proof", "client_secret", "refresh_token", "key", "input_token"}
+    {"access_token", "appsecret_proof", "client_secret", "refresh_token", "key", "input_token",
+     "fb_exchange_token", "code", "code_verifier"}
 )
 _PARAM_RE = re.compile(
     r"(?P<name>" + "|".join(sorted(SECRET_PARAMS)) + r")=(?P<value>[^&\s\"']+)", re.IGNORECASE

@@ -108,7 +108,9 @@ def parse_insights(record: dict[str, Any]) -> list[dict[str, Any]]:
         for point in values:
             if not isinstance(point, dict) or (snapshot is None and "end_time" not in point):
                 raise ParseError(f"{name}: value without end_time")
-            day = snapshot or measured_date(point["end_time"])
+            # A lifetime value with an end_time (Page follower locations) is dated by it; one
+            # without (post totals) stands for the snapshot day.
+            day = measured_date(point["end_time"]) if point.get("end_time") else snapshot
             value = point.get("value")
             common = dict(
                 source="insights", metric_name=name, period=period, metric_type="time_series",

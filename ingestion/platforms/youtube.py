@@ -38,8 +38,8 @@ def requests_for(plan: AccountPlan, ctx: FetchContext) -> list[RequestSpec]:
         specs.append(RequestSpec(PLATFORM, channel, "demographics", "reports", {
             "ids": f"channel=={channel}",
             "startDate": (plan.until - timedelta(days=DEMOGRAPHICS_DAYS - 1)).isoformat(),
-            "endDate": plan.until.isoformat(), "metrics": "viewerPercentage", "dimensions": "ageGroup,gender",
-            "sort": "ageGroup,gender"}, base="youtube_analytics"))
+            "endDate": plan.until.isoformat(), "metrics": "viewerPercentage", "dimensions": "ageGroup,gender"},
+            base="youtube_analytics"))
     return specs
 
 
