@@ -26,6 +26,9 @@ demo: $(STAMP) ## run the nightly pipeline through Airflow against the sandbox
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
+report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
+	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
+
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check ingestion sandbox dags tests bench
 
@@ -37,4 +40,4 @@ lock: ## re-resolve and rewrite requirements.lock (deliberate upgrades only)
 clean: ## remove generated data (keeps .venv)
 	rm -rf data dbt_project/target dbt_project/logs
 
-.PHONY: help venv demo test lint lock clean
+.PHONY: help venv demo test report lint lock clean

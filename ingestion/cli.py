@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     replay = sub.add_parser("replay", help="re-derive observations from stored responses (no API calls)")
     replay.add_argument("--load-id", action="append", help="only these loads (default: every committed load)")
     sub.add_parser("status", help="coverage, freshness and failures per account")
+    report_cmd = sub.add_parser("report", help="render the nightly HTML report from the published BI copy")
+    report_cmd.add_argument("--lang", choices=["sv", "en"], default="sv")
     from ingestion import quarantine
 
     quarantine.add_parser(sub)  # quarantine list | show ID | release ID | drop ID --yes
@@ -119,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
 
             for load_id, rows in replay(settings, args.load_id).items():
                 print(f"replayed {load_id}: {rows} observations")
+            return 0
+        if args.command == "report":
+            from ingestion import report as nightly_report
+
+            try:
+                print(nightly_report.render(settings, lang=args.lang))
+            except FileNotFoundError as exc:
+                print(f"socialpulse: {exc}", file=sys.stderr)
+                return 1
             return 0
         if args.command == "status":
             from ingestion.status import account_status, print_status

@@ -128,4 +128,10 @@ def transform_and_publish(settings: Settings, report: RunReport) -> None:
     result = transform.build(settings)
     report.dbt_models = len(result.models)
     mart_gate.run(settings, report.run_id)
-    report.published = publish.publish(settings).__dict__
+    report.published = publish.publish(settings, run_id=report.run_id).__dict__
+    try:
+        from ingestion import report as nightly_report
+
+        report.published["report"] = str(nightly_report.render(settings))
+    except Exception:  # the report never fails a run whose marts are published
+        log.exception("nightly report failed")

@@ -67,9 +67,19 @@ def plan_window(
     return plans
 
 
+# Platforms whose recent days arrive late need a longer nightly re-read than the default: YouTube
+# Analytics omits the last 2-4 days until every metric is final (PLATFORM_APIS.md §5.2, §8).
+MIN_LOOKBACK_DAYS: dict[str, int] = {"youtube": 7}
+
+
 def plan_nightly(registry: Registry, as_of: date, lookback_days: int) -> list[AccountPlan]:
-    """The nightly plan: the `lookback_days` platform days ending with `as_of`."""
-    return plan_window(registry, as_of - timedelta(days=lookback_days - 1), as_of)
+    """The nightly plan: the `lookback_days` platform days ending with `as_of` (longer where a
+    platform's data arrives late)."""
+    plans = []
+    for platform in SUPPORTED_PLATFORMS:
+        days = max(lookback_days, MIN_LOOKBACK_DAYS.get(platform, 1))
+        plans += plan_window(registry, as_of - timedelta(days=days - 1), as_of, (platform,))
+    return plans
 
 
 def without_covered(plans: list[AccountPlan], covered) -> list[AccountPlan]:

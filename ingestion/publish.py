@@ -189,7 +189,9 @@ def _load_ids(con: duckdb.DuckDBPyConnection, since: datetime | None) -> tuple[l
 
 
 def _prune_versions(versions: Path, keep: int, current: str) -> None:
-    names = sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # Oldest first; a folder moved aside from before versioned publishing counts as the oldest.
+    names = sorted((p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   key=lambda n: (not n.startswith("legacy-"), n))
     for name in names[:-keep] if keep > 0 else names:
         if name != current:
             shutil.rmtree(versions / name, ignore_errors=True)
@@ -233,8 +235,9 @@ def publish(
         final = bi_dir / BI_FILE
         tmp = bi_dir / f".{BI_FILE}.{publish_id}.tmp"
         parquet_tmp = versions / f".{publish_id}.tmp"
-        for stale in bi_dir.glob(f".{BI_FILE}.*.tmp*"):  # left by a crashed publish
-            stale.unlink(missing_ok=True)
+        for stale in [*bi_dir.glob(f".{BI_FILE}.*.tmp*"), *bi_dir.glob(f".{PARQUET_LINK}.*.lnk")]:
+            stale.unlink(missing_ok=True)  # left by a crashed publish
+        swapped = False
         try:
             tables, ids, sha = _write(settings, now, publish_id, tmp, parquet_tmp, final, run_id, load_ids,
                                       started)
@@ -242,8 +245,8 @@ def publish(
             os.replace(parquet_tmp, versions / publish_id)
             Path(f"{final}.wal").unlink(missing_ok=True)  # a stale WAL would be replayed onto the new file
             os.replace(tmp, final)  # the atomic swap: readers see old or new, never a mix
+            swapped = True
             _swap_parquet_link(bi_dir, publish_id)
-            _fsync_dir(bi_dir)
         except BaseException as exc:
             for leftover in (tmp, Path(f"{tmp}.wal")):
                 leftover.unlink(missing_ok=True)
@@ -253,8 +256,12 @@ def publish(
                 shutil.rmtree(versions / publish_id, ignore_errors=True)
             if isinstance(exc, PublishError | KeyboardInterrupt | SystemExit):
                 raise
+            if swapped:  # only the Parquet link could not be swapped: say exactly what readers see
+                raise PublishError(f"publish {publish_id}: DuckDB copy published, but the Parquet folder still "
+                                   f"shows the previous publish: {exc}") from exc
             raise PublishError(f"publish {publish_id} failed, previous copy kept: {exc}") from exc
         with contextlib.suppress(OSError):
+            _fsync_dir(bi_dir)
             _prune_versions(versions, keep_versions, publish_id)
     elapsed = time.perf_counter() - started
     log.info("published %d marts (%d rows) as %s in %.2fs", len(tables), sum(tables.values()), publish_id, elapsed)

@@ -1,4 +1,5 @@
-"""Offline stand-in for the Meta Graph API (Facebook Pages + Instagram).
+"""Offline stand-in for the Meta Graph API (Facebook Pages + Instagram), the YouTube Data and
+Analytics APIs and the Snapchat Public Profile API (see ``sandbox/README.md``).
 
 Why this exists: the socialpulse pipeline must be developed, tested and benchmarked without live
 Meta credentials, without hitting rate limits and without waiting for real days to pass. The
@@ -9,11 +10,16 @@ pipeline loaded equals what the "platform" measured.
 
 Modules:
 
-* ``sandbox.data``   - deterministic, lazily generated per-account daily series (numpy, LRU cached)
-* ``sandbox.graph``  - request handling: (method, path, query, headers) -> (status, headers, body)
-* ``sandbox.server`` - ``SandboxConfig``/``SandboxServer``: a threaded HTTP/1.1 server around it
-* ``sandbox.truth``  - ground-truth rows for comparing against the warehouse
-* ``sandbox.cli``    - ``serve`` / ``truth`` subcommands (``socialpulse sandbox ...``)
+* ``sandbox.data``      - deterministic, lazily generated per-account daily series and audiences
+* ``sandbox.content``   - posts, Instagram media and YouTube uploads with lifetime values
+* ``sandbox.graph``     - request handling: (method, path, query, headers, body) -> response
+* ``sandbox.youtube``   - YouTube Data API ``channels``, Analytics ``reports``, Google OAuth token
+* ``sandbox.snapchat``  - Snapchat Public Profile stats (shapes ASSUMED)
+* ``sandbox.faults``    - deterministic, bounded fault profiles (global and per account)
+* ``sandbox.ratelimit`` - rolling-hour usage counters and the optional call budget
+* ``sandbox.server``    - ``SandboxConfig``/``SandboxServer``: a threaded HTTP/1.1 server around it
+* ``sandbox.truth``     - ground-truth rows (daily and demographics) for comparing against the warehouse
+* ``sandbox.cli``       - ``serve`` / ``truth`` subcommands (``socialpulse sandbox ...``)
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import threading
@@ -58,11 +59,13 @@ SMALL_ACCOUNT_EVERY = 25
 """Account index i with ``i % SMALL_ACCOUNT_EVERY == 0`` is a tiny account (< 100 followers)."""
 SMALL_FLOOR, SMALL_CEILING = 10, 99
 
-BLOCK_CACHE_MAX = 8192
-"""Month blocks (one account, one calendar month, ~3 KB) kept in memory: ~25 MB at most."""
+BLOCK_CACHE_MAX = 2048
+"""Month blocks (one account, one calendar month, ~4.7 KB) kept in memory: ~10 MB at most. Sized so
+that a nightly run over ~100 accounts mostly fits, while 50,000 accounts cannot grow memory past
+the same ceiling (bench/bench_sandbox.py checks 100 vs 50,000); a miss costs well under 1 ms."""
 
-PROFILE_CACHE_MAX = 4096
-"""Account profiles (time-invariant parameters, ~2 KB) kept in memory."""
+PROFILE_CACHE_MAX = 2048
+"""Account profiles (time-invariant parameters, ~1.5 KB) kept in memory."""
 
 PLATFORMS = ("facebook", "instagram", "youtube", "snapchat")
 """Codes 1..4 feed the seed streams; the order is part of the data definition (never reorder)."""
@@ -538,6 +541,7 @@ def followers_at(seed: int, platform: str, account_id: str, day: date) -> int:
 # database (slim containers and Windows lack one). The tests cross-check it against zoneinfo.
 
 
+@functools.lru_cache(maxsize=256)
 def _nth_sunday(year: int, month: int, n: int) -> date:
     first = date(year, month, 1)
     return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
@@ -548,25 +552,35 @@ def _is_pdt_at_local_midnight(d: date) -> bool:
     return _nth_sunday(d.year, 3, 2) < d <= _nth_sunday(d.year, 11, 1)
 
 
+@functools.lru_cache(maxsize=8192)
 def day_start_utc(d: date) -> datetime:
     """00:00 America/Los_Angeles on ``d`` as an aware UTC datetime (07:00Z in PDT, 08:00Z in PST)."""
     hours = 7 if _is_pdt_at_local_midnight(d) else 8
     return datetime(d.year, d.month, d.day, hours, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=8192)
 def day_start_ts(d: date) -> int:
     """Unix seconds of 00:00 America/Los_Angeles on ``d``."""
     return int(day_start_utc(d).timestamp())
 
 
-def pacific_utc_offset_hours(moment: datetime | int | float) -> int:
-    """Hours Pacific time is behind UTC at an instant: 7 (PDT) or 8 (PST)."""
-    ts = moment if isinstance(moment, int | float) else moment.timestamp()
-    year = datetime.fromtimestamp(ts, UTC).year
+@functools.lru_cache(maxsize=256)
+def _dst_bounds(year: int) -> tuple[float, float]:
     # Switches at 02:00 local: 10:00Z on the March Sunday (from PST), 09:00Z in November (PDT).
     start = datetime.combine(_nth_sunday(year, 3, 2), datetime.min.time(), UTC) + timedelta(hours=10)
     end = datetime.combine(_nth_sunday(year, 11, 1), datetime.min.time(), UTC) + timedelta(hours=9)
-    return 7 if start.timestamp() <= ts < end.timestamp() else 8
+    return start.timestamp(), end.timestamp()
+
+
+def pacific_utc_offset_hours(moment: datetime | int | float) -> int:
+    """Hours Pacific time is behind UTC at an instant: 7 (PDT) or 8 (PST)."""
+    ts = moment if isinstance(moment, int | float) else moment.timestamp()
+    # Year of the instant without building a datetime (365.2425-day years are exact enough here:
+    # the DST switches are months away from New Year).
+    year = 1970 + int(ts // 31_556_952)
+    start, end = _dst_bounds(year)
+    return 7 if start <= ts < end else 8
 
 
 def pacific_date(moment: datetime | int | float) -> date:
@@ -575,6 +589,7 @@ def pacific_date(moment: datetime | int | float) -> date:
     return datetime.fromtimestamp(ts - 3600 * pacific_utc_offset_hours(ts), UTC).date()
 
 
+@functools.lru_cache(maxsize=8192)
 def end_time_str(measured_day: date) -> str:
     """Graph ``end_time`` of a measured day: start of the NEXT Pacific day, printed in UTC."""
     return day_start_utc(measured_day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")

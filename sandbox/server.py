@@ -11,6 +11,11 @@ Why these choices:
   that derive the run date from server time see one consistent world. It is frozen at ``now``
   unless changed with ``SandboxServer.set_now`` (tests can simulate "the next night").
 * ``stop()`` closes idle keep-alive connections too, so tests don't leak blocked threads.
+* Transport faults happen here because only the socket layer can do them: a held response
+  (``delay_s``), a connection reset (RST via ``SO_LINGER 0``), and raw non-JSON / truncated bodies.
+* Two clocks: the *sandbox clock* (``now``; decides "today", data availability, restatements) and
+  the *rate clock* (monotonic seconds; rate windows, throttles, Retry-After). ``advance(seconds)``
+  moves both, so a test can jump over a throttle window without sleeping.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ import contextlib
 import email.utils
 import json
 import socket
+import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sandbox.graph import FAULT_PROFILES, GraphApp, utc_now
+from sandbox.faults import parse_profiles
+from sandbox.graph import GraphApp, utc_now
 
 
 @dataclass
@@ -39,21 +46,54 @@ class SandboxConfig:
     latency_ms: float = 0.0
     """Added to every response (simulates the network round trip to graph.facebook.com)."""
     faults: str = "none"
-    """Name of a fault profile in ``sandbox.graph.FAULT_PROFILES`` ("none", "flaky", ...)."""
+    """Fault profile(s) for every request: a name from ``sandbox.faults.FAULT_PROFILES`` or a comma
+    list ("5xx,latency"). Transient profiles hit a seeded fraction of requests."""
     now: datetime | None = None
     """The sandbox clock (aware UTC). None = the real clock."""
     api_version: str = "v25.0"
     """Reported version; any /vNN.N/ prefix in request paths is accepted."""
+    account_faults: dict[str, str] = field(default_factory=dict)
+    """Per-account fault profiles: {account id (Page, IG user, YouTube channel, Snapchat profile):
+    "profile[,profile]"}; replaces ``faults`` for that account and hits every request about it."""
+    fault_max_consecutive: int = 2
+    """K: a transient fault hits one request at most K times in a row (a client with K retries wins)."""
+    fault_timeout_s: float = 35.0
+    """How long the ``timeout`` profile holds a response (longer than the pipeline's 30 s timeout)."""
+    fault_throttle_minutes: int = 1
+    """``throttle`` profile: minutes an object stays throttled (its estimated_time_to_regain_access)."""
+    call_budget_per_hour: int | None = None
+    """Calls per business object (Page / IG user) per rolling hour before 80001/80002; None = unlimited."""
+    restatements: bool = True
+    """Activity values of the last two complete days are preliminary (see ``sandbox.graph``)."""
+    youtube_channels: int = 10
+    """YouTube channels ``data.youtube_channel_id(1..N)``."""
+    youtube_quota_per_day: int | None = 10_000
+    """YouTube Data API units per Pacific day (1 per request); None = unlimited."""
+    snapchat_profiles: int = 0
+    """Snapchat Public Profiles ``data.snapchat_profile_id(1..N)``."""
 
     def validate(self) -> None:
         if self.accounts < 1:
             raise ValueError("accounts must be >= 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
-        if self.faults not in FAULT_PROFILES:
-            raise ValueError(f"unknown fault profile {self.faults!r}; known: {sorted(FAULT_PROFILES)}")
+        parse_profiles(self.faults)
+        for account, profiles in self.account_faults.items():
+            if not isinstance(account, str) or not account:
+                raise ValueError("account_faults keys must be account ids (strings)")
+            parse_profiles(profiles)
         if self.now is not None and self.now.utcoffset() is None:
             raise ValueError("now must be timezone-aware (UTC)")
+        if self.fault_max_consecutive < 1:
+            raise ValueError("fault_max_consecutive must be >= 1")
+        if self.fault_timeout_s < 0 or self.fault_throttle_minutes < 1:
+            raise ValueError("fault_timeout_s must be >= 0 and fault_throttle_minutes >= 1")
+        if self.call_budget_per_hour is not None and self.call_budget_per_hour < 1:
+            raise ValueError("call_budget_per_hour must be >= 1 or None")
+        if self.youtube_channels < 0 or self.snapchat_profiles < 0:
+            raise ValueError("youtube_channels and snapchat_profiles must be >= 0")
+        if self.youtube_quota_per_day is not None and self.youtube_quota_per_day < 0:
+            raise ValueError("youtube_quota_per_day must be >= 0 or None")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,20 +129,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # drain a body so the keep-alive stream stays in sync
+        # Read the body (batch requests, OAuth forms); it also keeps the keep-alive stream in sync.
+        raw_body = self.rfile.read(length) if length else b""
         sandbox = self.server.sandbox
         host = self.headers.get("Host") or f"{sandbox.host}:{sandbox.port}"
+        action = None
+        delay = sandbox.config.latency_ms / 1000.0
         try:
-            status, headers, body = sandbox.app.handle(method, self.path, self.headers, f"http://{host}")
-            payload = json.dumps(body, separators=(",", ":")).encode()
+            resp = sandbox.app.handle(method, self.path, self.headers, f"http://{host}", raw_body)
+            status, headers, action = resp.status, resp.headers, resp.action
+            delay += resp.delay_s
+            payload = resp.raw if resp.raw is not None else json.dumps(resp.body, separators=(",", ":")).encode()
         except Exception as exc:  # a sandbox bug must surface as a response, not a dead socket
             status, headers = 500, {}
             payload = json.dumps({"error": {"message": f"sandbox internal error: {exc!r}", "code": 1}}).encode()
-        if sandbox.config.latency_ms:
-            time.sleep(sandbox.config.latency_ms / 1000.0)
+        if delay:
+            time.sleep(delay)
+        if action == "reset":
+            # RST instead of FIN: the client sees "connection reset by peer" mid-request.
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            self.close_connection = True
+            return
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
@@ -131,6 +183,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self._conn_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up (timeout drills, resets) is normal here, not worth a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError | OSError):
+            return
+        super().handle_error(request, client_address)
+
     def track(self, conn: socket.socket, add: bool) -> None:
         with self._conn_lock:
             (self._connections.add if add else self._connections.discard)(conn)
@@ -155,7 +214,8 @@ class SandboxServer:
         self.host = host
         self._requested_port = port
         self._now = config.now
-        self.app = GraphApp(config, clock=lambda: self.now)
+        self._rate_offset = 0.0
+        self.app = GraphApp(config, clock=lambda: self.now, rate_clock=self.rate_clock)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -171,6 +231,19 @@ class SandboxServer:
         if now is not None and now.utcoffset() is None:
             raise ValueError("now must be timezone-aware (UTC)")
         self._now = now
+
+    def rate_clock(self) -> float:
+        """Monotonic seconds for rate windows and throttles (real time + ``advance``)."""
+        return time.monotonic() + self._rate_offset
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass: the rate clock moves (rate windows, throttles lift) and a frozen
+        sandbox clock moves with it."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        self._rate_offset += seconds
+        if self._now is not None:
+            self._now = self._now + timedelta(seconds=seconds)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -221,6 +294,26 @@ class SandboxServer:
         """Graph API base: clients call ``f"{graph_url}/v25.0/{id}/insights?..."``."""
         return f"{self.base_url}/graph"
 
+    @property
+    def youtube_data_url(self) -> str:
+        """Stands for ``https://www.googleapis.com/youtube/v3``: ``f"{youtube_data_url}/channels?..."``."""
+        return f"{self.base_url}/youtube/v3"
+
+    @property
+    def youtube_analytics_url(self) -> str:
+        """Stands for ``https://youtubeanalytics.googleapis.com/v2``: ``f"{url}/reports?..."``."""
+        return f"{self.base_url}/youtubeanalytics/v2"
+
+    @property
+    def google_token_url(self) -> str:
+        """Stands for ``https://oauth2.googleapis.com/token`` (POST)."""
+        return f"{self.base_url}/oauth2/token"
+
+    @property
+    def snapchat_url(self) -> str:
+        """Stands for ``https://businessapi.snapchat.com/v1``: ``f"{url}/public_profiles/{id}/stats"``."""
+        return f"{self.base_url}/snapchat/v1"
+
 
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8800) -> None:
     """Run the sandbox in the foreground until Ctrl-C or SIGTERM.
@@ -244,6 +337,14 @@ def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 88
         f"faults={config.faults} now={config.now.isoformat() if config.now else 'real clock'}",
         flush=True,
     )
+    print(
+        f"youtube data api: {server.youtube_data_url}  youtube analytics: {server.youtube_analytics_url}  "
+        f"google oauth: {server.google_token_url}  channels={config.youtube_channels}",
+        flush=True,
+    )
+    print(f"snapchat: {server.snapchat_url}  profiles={config.snapchat_profiles}", flush=True)
+    if config.account_faults:
+        print(f"account faults: {len(config.account_faults)} account(s)", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import matplotlib
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -28,6 +28,24 @@ _RC = {
     "axes.grid": True,
     "grid.alpha": 0.3,
 }
+
+
+MONTHS = {
+    "sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def _date_axis(ax, lang: str, maxticks: int = 8) -> None:
+    """Dates as '17 okt' / '17 Oct' in the report's language (strftime would follow the C locale)."""
+    months = MONTHS.get(lang, MONTHS["en"])
+
+    def label(value, _pos):
+        d = num2date(value)
+        return f"{d.day} {months[d.month - 1]}" + (f"\n{d.year}" if d.month == 1 and d.day <= 7 else "")
+
+    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=maxticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
 
 
 def _thousands(lang: str) -> FuncFormatter:
@@ -68,9 +86,7 @@ def line_chart(chart_id: str, title: str, series: dict[str, tuple[Sequence[date]
             colour = (colours or {}).get(label, PALETTE[i % len(PALETTE)])
             ax.plot(list(xs), [float("nan") if y is None else y for y in ys], label=label, color=colour,
                     linewidth=2, linestyle="--" if dashed and label in dashed else "-")
-        locator = AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        _date_axis(ax, lang)
         ax.yaxis.set_major_formatter(_thousands(lang))
         ax.set_title(title, loc="left", fontsize=11)
         if len(series) > 1:
@@ -128,9 +144,7 @@ def small_multiples(chart_id: str, title: str, series: dict[str, tuple[Sequence[
         for i, (ax, (label, (xs, ys))) in enumerate(zip(axes, series.items(), strict=False)):
             ax.plot(list(xs), [float("nan") if y is None else y for y in ys], color=PALETTE[i % len(PALETTE)],
                     linewidth=2)
-            locator = AutoDateLocator(maxticks=6)
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            _date_axis(ax, lang, maxticks=5)
             ax.yaxis.set_major_formatter(_thousands(lang))
             ax.set_title(label, loc="left", fontsize=10)
         fig.suptitle(title, x=0.01, ha="left", fontsize=11)

@@ -342,15 +342,19 @@ def test_node_followers_count_is_truth_for_yesterday(get, config):
 
 def test_followers_invariant_and_value_ranges(config, get):
     rows = ground_truth(config, TODAY - timedelta(days=730), YESTERDAY)
-    assert len(rows) == 2 * N * 730
+    assert len(rows) == (2 * N + config.youtube_channels) * 730
     by_account: dict[tuple, list[dict]] = {}
     for row in rows:
         by_account.setdefault((row["platform"], row["account_id"]), []).append(row)
-    for series in by_account.values():
+    for (platform, account_id), series in by_account.items():
         for prev, cur in zip(series, series[1:], strict=False):
             assert cur["followers"] == prev["followers"] + cur["followers_gained"] - cur["followers_lost"]
+        small = D.is_small_account(platform, account_id)
         for r in series:
-            assert r["followers"] > 500
+            assert (10 <= r["followers"] < 100) if small else (r["followers"] > 500)
+            if platform == "youtube":
+                assert r["reach"] is None and r["engagements"] >= 0
+                continue
             assert 0 <= r["reach"] <= r["views"] and r["engagements"] >= 0
             assert r["followers_gained"] >= 0 and r["followers_lost"] >= 0
     # Also through the API, across a month boundary and the DST switch.
@@ -521,7 +525,7 @@ def test_truth_endpoint_and_csv_export(server, http, config, tmp_path):
         f"{server.base_url}/__truth", params={"since": "2026-11-17", "until": "2026-11-19"}, timeout=10
     ).json()
     expected = ground_truth(config, date(2026, 11, 17), date(2026, 11, 19))
-    assert len(rows) == 2 * N * 3
+    assert len(rows) == (2 * N + config.youtube_channels) * 3
     assert rows == [{**r, "metric_date": r["metric_date"].isoformat()} for r in expected]
     out = tmp_path / "truth.csv"
     from sandbox.cli import main
