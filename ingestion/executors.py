@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from ingestion.http import ApiError, ApiResponse, ErrorClass, HttpClient, classify_google_error, classify_meta_error
 from ingestion.platforms import RequestSpec
-from ingestion.redact import redact_params
+from ingestion.redact import redact, redact_params
 from ingestion.settings import Settings
 
 # Meta's limit (PLATFORM_APIS.md §4.3): more sub-requests fail the whole batch.
@@ -115,8 +115,25 @@ class GraphExecutor:
         return error
 
 
-class YouTubeExecutor:
-    """Sends YouTube Data/Analytics specs as concurrent authorised GETs."""
+def classify_snap_error(http_status: int, body: Any) -> ApiError:
+    """Snap's envelope (`request_status: ERROR`, `error_code`, `debug_message`); ASSUMED shape."""
+    message = redact(str((body or {}).get("debug_message") or (body or {}).get("display_message") or ""))[:300]
+    if http_status == 401:
+        cls = ErrorClass.AUTH
+    elif http_status == 403:
+        cls = ErrorClass.PERMISSION
+    elif http_status == 429:
+        cls = ErrorClass.THROTTLED
+    elif http_status >= 500:
+        cls = ErrorClass.TRANSIENT
+    else:
+        cls = ErrorClass.INVALID_REQUEST
+    return ApiError(cls, f"({http_status}) {(body or {}).get('error_code', '')} {message}".strip(),
+                    http_status=http_status)
+
+
+class BearerExecutor:
+    """Sends YouTube and Snapchat specs as concurrent GETs with an OAuth bearer token."""
 
     def __init__(self, settings: Settings, client: HttpClient) -> None:
         self.settings = settings
@@ -124,7 +141,9 @@ class YouTubeExecutor:
         self.bases = {
             "youtube_data": settings.youtube_data_url.rstrip("/"),
             "youtube_analytics": settings.youtube_analytics_url.rstrip("/"),
+            "snapchat": settings.snapchat_url.rstrip("/"),
         }
+        self.classifiers = {"snapchat": classify_snap_error}
 
     def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
         """Outcomes for (spec, token) pairs, in the same order."""
@@ -136,6 +155,6 @@ class YouTubeExecutor:
         try:
             # Retries happen in the fetch engine's rounds, so each round trip is one attempt here.
             return self.client.send("GET", url, params=spec.params, headers={"Authorization": f"Bearer {token}"},
-                                    classify=classify_google_error, retries=0)
+                                    classify=self.classifiers.get(spec.base, classify_google_error), retries=0)
         except ApiError as error:
             return error

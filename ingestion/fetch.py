@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingestion import landing
-from ingestion.executors import GraphExecutor, YouTubeExecutor
+from ingestion.executors import BearerExecutor, GraphExecutor
 from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, youtube
+from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube
 from ingestion.redact import redact
 from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PLATFORM_MODULES = {"facebook": facebook, "instagram": instagram, "youtube": youtube}
-EXECUTORS = {"graph": GraphExecutor, "youtube": YouTubeExecutor}
+PLATFORM_MODULES = {"facebook": facebook, "instagram": instagram, "youtube": youtube, "snapchat": snapchat}
+EXECUTORS = {"graph": GraphExecutor, "youtube": BearerExecutor, "bearer": BearerExecutor}
 
 
 @dataclass

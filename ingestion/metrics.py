@@ -99,6 +99,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("youtube", "subscribersGained", "analytics", "day", "time_series"),
     Metric("youtube", "subscribersLost", "analytics", "day", "time_series"),
     Metric("youtube", "viewerPercentage", "demographics", "days_28", "time_series"),
+    # Snapchat Public Profile daily stats (field names ASSUMED until API access is granted).
+    Metric("snapchat", "subscriber_count", "stats", "day", "time_series", meaning="subscribers (stock)"),
+    Metric("snapchat", "subscribers_gained", "stats", "day", "time_series"),
+    Metric("snapchat", "subscribers_lost", "stats", "day", "time_series"),
+    Metric("snapchat", "views", "stats", "day", "time_series"),
+    Metric("snapchat", "unique_viewers", "stats", "day", "time_series"),
+    Metric("snapchat", "shares", "stats", "day", "time_series"),
 )
 
 # Node (snapshot) fields per platform: not insights metrics, but known names for the load gate.

@@ -83,7 +83,7 @@ def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | Non
     """The whole nightly chain without Airflow: plan, fetch, load, dbt build, publish."""
     registry = load_registry(settings.accounts)
     as_of = as_of or default_as_of()
-    plans = plan_nightly(registry, as_of, settings.lookback_days)
+    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms)
     report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of)
     transform_and_publish(settings, report)
     return report
@@ -93,7 +93,7 @@ def run_ingest(settings: Settings, as_of: date | None = None, progress=None) -> 
     """Fetch and load the nightly window without transforming (for debugging and drills)."""
     registry = load_registry(settings.accounts)
     as_of = as_of or default_as_of()
-    plans = plan_nightly(registry, as_of, settings.lookback_days)
+    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms)
     return fetch_and_load(settings, plans, new_run_id("ingest"), as_of, progress)
 
 
@@ -101,7 +101,7 @@ def plan_backfill(settings: Settings, since: date, until: date, platforms: tuple
                   accounts: tuple[str, ...] | None = None, force: bool = False) -> list[AccountPlan]:
     """Plans for a backfill: clipped to the 2-year horizon, minus what the ledger already holds."""
     registry = load_registry(settings.accounts)
-    plans = plan_window(registry, since, until, platforms)
+    plans = plan_window(registry, since, until, platforms or settings.platforms)
     if accounts:
         plans = [p for p in plans if p.account_id in accounts]
     if not force:

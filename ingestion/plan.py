@@ -13,6 +13,8 @@ from ingestion.registry import Registry
 
 # Platforms with a fetch implementation today; the others are skipped by the planner.
 SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube")
+# Platforms with a client that only runs when switched on (Settings.platforms).
+SWITCHED_PLATFORMS: tuple[str, ...] = ("snapchat",)
 # Meta keeps insights for two years (PLATFORM_APIS.md §2.3); older days are never requested.
 HISTORY_HORIZON_DAYS = 730
 
@@ -57,7 +59,7 @@ def plan_window(
     since = max(since, date.today() - timedelta(days=HISTORY_HORIZON_DAYS))
     plans = []
     for account in registry.accounts:
-        if account.platform not in SUPPORTED_PLATFORMS or account.platform not in wanted:
+        if account.platform not in SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS or account.platform not in wanted:
             continue
         start = max(since, account.active_from) if account.active_from else since
         end = min(until, account.active_until) if account.active_until else until
@@ -72,11 +74,12 @@ def plan_window(
 MIN_LOOKBACK_DAYS: dict[str, int] = {"youtube": 7}
 
 
-def plan_nightly(registry: Registry, as_of: date, lookback_days: int) -> list[AccountPlan]:
+def plan_nightly(registry: Registry, as_of: date, lookback_days: int,
+                 platforms: tuple[str, ...] = SUPPORTED_PLATFORMS) -> list[AccountPlan]:
     """The nightly plan: the `lookback_days` platform days ending with `as_of` (longer where a
     platform's data arrives late)."""
     plans = []
-    for platform in SUPPORTED_PLATFORMS:
+    for platform in platforms:
         days = max(lookback_days, MIN_LOOKBACK_DAYS.get(platform, 1))
         plans += plan_window(registry, as_of - timedelta(days=days - 1), as_of, (platform,))
     return plans

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     meta_app_secret: SecretStr | None = None
     # YouTube: an OAuth access token (or the env var an account names with token_env).
     youtube_token: SecretStr | None = None
+    # Snapchat's Public Profile API is allowlist-only and its field names are unverified: off by default.
     snapchat_enabled: bool = False
+    snapchat_url: str = "https://businessapi.snapchat.com/v1"
+    snapchat_token: SecretStr | None = None
     # Days re-read every night: Meta restates the last ~2 days, YouTube lags 2-3 days.
     lookback_days: int = Field(default=3, ge=1, le=90)
     http_timeout_s: float = 30.0
@@ -49,6 +52,13 @@ class Settings(BaseSettings):
     def home_abs(self) -> Path:
         """The data folder as an absolute path (dbt and Airflow run from other directories)."""
         return self.home.expanduser().resolve()
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """Platforms the pipeline fetches: the supported ones, plus Snapchat when switched on."""
+        from ingestion.plan import SUPPORTED_PLATFORMS
+
+        return SUPPORTED_PLATFORMS + (("snapchat",) if self.snapchat_enabled else ())
 
     @property
     def warehouse(self) -> Path:
@@ -75,7 +85,7 @@ class Settings(BaseSettings):
         if token_env:
             value = os.environ.get(token_env)
             return SecretStr(value) if value else None
-        return self.youtube_token if platform == "youtube" else self.meta_token
+        return {"youtube": self.youtube_token, "snapchat": self.snapchat_token}.get(platform, self.meta_token)
 
 
 def load_settings() -> Settings:
