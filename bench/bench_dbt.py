@@ -3,8 +3,9 @@
 Writes a synthetic raw layer straight into a fresh DuckDB file (no sandbox, no HTTP): N accounts
 (45 % Facebook, 45 % Instagram, 10 % YouTube) with D days of daily insights ending 2026-11-18, the
 last 60 days of nightly snapshots and Instagram/YouTube demographics, a post every other day per
-Meta account with lifetime insights one and seven days after publication, and the last 7 days
-re-fetched once (views restated). Follower totals and flows agree, so every dbt test passes.
+Meta account with lifetime insights one and seven days after publication. The history up to a week
+ago arrives in a backfill load committed a week ago, the last 7 days in last night's load (the
+steady state of a nightly pipeline). Follower totals and flows agree, so every dbt test passes.
 
 Then, per history length:
   1. full build: `dbt build` on the fresh warehouse (every incremental model from scratch);
@@ -218,42 +219,48 @@ def _insert_posts(con, load_id: str, observed_at: str, first: date, last: date, 
 
 
 def write_warehouse(path: Path, n_accounts: int, n_days: int) -> None:
-    """A fresh warehouse: n_days of history ending END, loaded as the day after END."""
+    """A fresh warehouse with n_days of history ending END, as it looks after nightly runs: the history
+    up to END-7 was loaded (backfilled) a week ago, the last 7 days by last night's run."""
     sys.path.insert(0, str(REPO))
     from ingestion.warehouse import connect
 
     start = END - timedelta(days=n_days - 1)
+    recent = END - timedelta(days=6)
     con = connect(path)
     try:
         con.execute(_accounts_sql(n_accounts))
         con.execute(_series_sql(start, END + timedelta(days=1)))
-        backfill_at = f"{END + timedelta(days=1)} 11:00:00+00"
-        refetch_at = f"{END + timedelta(days=1)} 12:00:00+00"
-        _insert_day_metrics(con, "B0", backfill_at, start, END, 0)
-        _insert_snapshots(con, "B0", backfill_at, max(start, END - timedelta(days=SNAPSHOT_DAYS - 1)), END)
-        _insert_posts(con, "B0", backfill_at, start, END, END)
-        # The last 7 days fetched again, views restated.
-        _insert_day_metrics(con, "B1", refetch_at, END - timedelta(days=6), END, 1)
+        backfill_at = f"{recent} 11:00:00+00"
+        last_night_at = f"{END + timedelta(days=1)} 11:00:00+00"
+        snapshots_from = max(start, END - timedelta(days=SNAPSHOT_DAYS - 1))
+        if start < recent:
+            _insert_day_metrics(con, "B0", backfill_at, start, recent - timedelta(days=1), 0)
+            if snapshots_from < recent:
+                _insert_snapshots(con, "B0", backfill_at, snapshots_from, recent - timedelta(days=1))
+            _insert_posts(con, "B0", backfill_at, start, recent - timedelta(days=1), recent - timedelta(days=1))
+        _insert_day_metrics(con, "B1", last_night_at, max(start, recent), END, 1)
+        _insert_snapshots(con, "B1", last_night_at, max(snapshots_from, recent), END)
+        _insert_posts(con, "B1", last_night_at, max(start, recent), END, END)
         con.execute(f"""
             insert into raw.accounts (platform, account_id, name, department, audience, active_from,
                 active_until, linked_account_id, loaded_at)
             select platform, account_id, 'Account ' || account_id, department, ['all'], null, null, null,
-                timestamptz '{refetch_at}'
+                timestamptz '{last_night_at}'
             from bench_accounts
         """)
         con.execute(
             "insert into raw.organisation (name, timezone, population, population_by_age, loaded_at)"
             " values ('Bench kommun', 'Europe/Stockholm', 94000, ?, ?)",
-            [json.dumps(POPULATION_BY_AGE), refetch_at],
+            [json.dumps(POPULATION_BY_AGE), last_night_at],
         )
         con.execute(f"""
             insert into raw.loads (load_id, run_id, started_at, committed_at, status, n_responses,
                 n_observations, n_accounts, business_date_min, business_date_max)
             values
                 ('B0', 'bench', timestamptz '{backfill_at}', timestamptz '{backfill_at}', 'committed', 0, 0,
-                 {n_accounts}, date '{start}', date '{END}'),
-                ('B1', 'bench', timestamptz '{refetch_at}', timestamptz '{refetch_at}', 'committed', 0, 0,
-                 {n_accounts}, date '{END - timedelta(days=6)}', date '{END}')
+                 {n_accounts}, date '{start}', date '{recent - timedelta(days=1)}'),
+                ('B1', 'bench', timestamptz '{last_night_at}', timestamptz '{last_night_at}', 'committed', 0, 0,
+                 {n_accounts}, date '{recent}', date '{END}')
         """)
     finally:
         con.close()
@@ -324,10 +331,17 @@ def measure(n_accounts: int, n_days: int, threads: int, work_root: Path) -> dict
         mart_rows = con.sql("select count(*) from marts.fct_account_daily").fetchall()[0][0]
     finally:
         con.close()
-    return {"generate_s": generate_seconds, "full_s": full, "nightly_s": nightly, "full_cpu_s": full_cpu,
-            "nightly_cpu_s": nightly_cpu, "raw_observations": raw_rows,
-            "nightly_observations": appended, "account_days": mart_rows,
-            "warehouse_mib": warehouse.stat().st_size / 2**20}
+    return {
+        "generate_s": generate_seconds,
+        "full_s": full,
+        "nightly_s": nightly,
+        "full_cpu_s": full_cpu,
+        "nightly_cpu_s": nightly_cpu,
+        "raw_observations": raw_rows,
+        "nightly_observations": appended,
+        "account_days": mart_rows,
+        "warehouse_mib": warehouse.stat().st_size / 2**20,
+    }
 
 
 def main() -> None:
@@ -359,8 +373,13 @@ def main() -> None:
     write_results(
         f"bench_dbt_{args.accounts}" if args.accounts != 170 else "bench_dbt",
         figures,
-        {"accounts": args.accounts, "days": args.days, "threads": args.threads, "end": str(END),
-         "peak_rss_mib": peak_rss_mib(children=True)},
+        {
+            "accounts": args.accounts,
+            "days": args.days,
+            "threads": args.threads,
+            "end": str(END),
+            "peak_rss_mib": peak_rss_mib(children=True),
+        },
     )
 
 

@@ -4,8 +4,9 @@ Runs at 10:00 Europe/Stockholm, after the previous Pacific platform day has clos
 trailing `SOCIALPULSE_LOOKBACK_DAYS` platform days ending with that day (platforms restate recent
 days). Fetch tasks are mapped over account chunks (50 accounts each, one platform per chunk) in
 per-platform pools sized to the rate limits, and only write landing files. One load task per
-platform, in the single-writer pool, validates and commits its batch and emits that platform's
-Asset with the load id and business dates in the event's `extra`.
+platform, in the single-writer pool, validates and commits its batch. Then `emit_events` emits
+each committed platform's Asset with the load id and business dates in the event's `extra`, all
+at once, so a night triggers one transform run rather than one per platform.
 
 Failures are partial: a failed account never blocks the others. Healthy accounts load; the
 `report` task then fails the run and names every failed account and its error class (the incident
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
-from dag_support.assets import PLATFORMS, RAW_ASSETS
+from dag_support.assets import PLATFORMS, RAW_LOADS_ALIAS
 from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, fetch_pool
 
 
@@ -37,57 +38,64 @@ from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, fetch_pool
     doc_md=__doc__,
 )
 def socialpulse_nightly():
-    @task(multiple_outputs=True)
-    def plan(dag_run=None, data_interval_end=None) -> dict:
-        """Validate the account registry and plan the run: per platform, chunks of account plans."""
+    @task
+    def plan(platform: str, dag_run=None, data_interval_end=None) -> list[list[dict]]:
+        """Validate the account registry and plan one platform: chunks of account plans."""
         from ingestion import orchestration
 
-        return orchestration.plan_nightly_chunks(dag_run.conf or {}, data_interval_end)
+        return orchestration.plan_nightly_chunks(dag_run.conf or {}, data_interval_end, platform)
 
     @task
     def fetch(chunk: list[dict], run_id=None, ti=None) -> dict:
         """Fetch one chunk of accounts and land the responses (retried only for transient failures)."""
+        from dag_support.secrets import export_tokens_from_connections
+
         from ingestion import orchestration
 
+        export_tokens_from_connections(chunk)
         return orchestration.fetch(run_id, chunk, ti.try_number, ti.max_tries)
 
+    @task(outlets=[RAW_LOADS_ALIAS], trigger_rule=TriggerRule.ALL_DONE)
+    def emit_events(loads: list) -> dict:
+        """One raw-data asset event per platform that committed data, all at once: one transform run."""
+        from dag_support.assets import RAW_ASSETS, RAW_LOADS_ALIAS
+
+        from ingestion import orchestration
+
+        extras = orchestration.raw_events(loads, kind="nightly")
+        alias = get_current_context()["outlet_events"][RAW_LOADS_ALIAS]
+        for platform, extra in extras.items():
+            alias.add(RAW_ASSETS[platform], extra=extra)
+        return extras
+
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def report(planned: dict | None, fetches: list, loads: list) -> dict:
+    def report(planned: dict, fetches: list, loads: list, events: dict | None) -> dict:
         """Fail the run (after the healthy accounts loaded) if any account failed; name each one."""
         from ingestion import orchestration
 
-        return orchestration.report(planned, fetches, loads)
+        return orchestration.report(planned, fetches, loads, events)
 
-    planned = plan()
-    fetches, loads = [], []
+    planned, fetches, loads = {}, [], []
     for platform in PLATFORMS:
 
-        @task(
-            task_id=f"load_{platform}",
-            pool=WRITER_POOL,
-            outlets=[RAW_ASSETS[platform]],
-            # Load whatever landed, even when some fetch chunks failed; skip when none succeeded.
-            trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
-        )
+        # Load whatever landed, even when some fetch chunks failed; skip when none succeeded.
+        @task(task_id=f"load_{platform}", pool=WRITER_POOL, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
         def load(platform: str = platform, run_id=None) -> dict:
-            """Validate and commit this platform's landing batch; emit its Asset with load id and dates."""
-            from dag_support.assets import RAW_ASSETS
-
+            """Validate and commit this platform's landing batch (its asset event follows at the end)."""
             from ingestion import orchestration
 
-            result = orchestration.load(run_id, platform)
-            get_current_context()["outlet_events"][RAW_ASSETS[platform]].extra = orchestration.event_extra(result)
-            return result
+            return orchestration.load(run_id, platform)
 
-        fetched = fetch.override(task_id=f"fetch_{platform}", pool=fetch_pool(platform)).expand(
-            chunk=planned[platform]
-        )
+        planned[platform] = plan.override(task_id=f"plan_{platform}")(platform)
+        fetched = fetch.override(
+            task_id=f"fetch_{platform}", pool=fetch_pool(platform), doc_md=fetch.function.__doc__
+        ).expand(chunk=planned[platform])
         loaded = load()
         fetched >> loaded
         fetches.append(fetched)
         loads.append(loaded)
 
-    report(planned, fetches, loads)
+    report(planned, fetches, loads, emit_events(loads))
 
 
 socialpulse_nightly()

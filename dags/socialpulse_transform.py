@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
-from dag_support.assets import MARTS_ALIAS, MARTS_PUBLISHED, RAW_ASSETS
+from dag_support.assets import ANY_RAW, MARTS_ALIAS, MARTS_PUBLISHED
 from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
 
 
 @dag(
     dag_id="socialpulse_transform",
-    schedule=RAW_ASSETS["facebook"] | RAW_ASSETS["instagram"],
+    schedule=ANY_RAW,
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Stockholm"),
     catchup=False,
     max_active_runs=1,
@@ -63,13 +63,13 @@ def socialpulse_transform():
         return orchestration.mart_gate(run_id)
 
     @task(pool=WRITER_POOL, outlets=[MARTS_PUBLISHED])
-    def publish(gate: dict, events: dict) -> dict:
-        """Swap in the BI copy of the marts; emit `socialpulse.marts.published`."""
+    def publish(gate: dict, events: dict, run_id=None) -> dict:
+        """Swap in the BI copy of the marts, render the nightly report; emit `socialpulse.marts.published`."""
         from dag_support.assets import MARTS_PUBLISHED
 
         from ingestion import orchestration
 
-        extra = orchestration.publish(events)
+        extra = orchestration.publish(events, run_id)
         get_current_context()["outlet_events"][MARTS_PUBLISHED].extra = extra
         return extra
 

@@ -1,7 +1,7 @@
 """`socialpulse` command line: run, backfill, status, and the sandbox server.
 
 Exit codes: 0 all accounts loaded; 1 some accounts failed (the summary names them); 2 bad usage or
-an invalid registry.
+an invalid registry; 3 another writer kept the warehouse busy beyond the bounded wait (nothing done).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 
 from ingestion.registry import RegistryError
@@ -99,7 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     from ingestion.settings import load_settings
 
     settings = load_settings()
+    from ingestion.warehouse import WarehouseBusy, writer_lock
+
+    held = ExitStack()  # writing commands hold $SOCIALPULSE_HOME/writer.lock: one writer at a time
     try:
+        if args.command in ("run", "ingest", "backfill", "replay") or (
+                args.command == "quarantine" and args.action == "release"):
+            held.enter_context(writer_lock(settings.home_abs, what=f"socialpulse {args.command}"))
         if args.command == "run":
             return _print_report(pipeline.run_nightly(settings, args.as_of))
         if args.command == "ingest":
@@ -141,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"socialpulse: {exc}", file=sys.stderr)
         return 2
+    except WarehouseBusy as exc:
+        print(f"socialpulse: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        held.close()
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -17,7 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
-from ingestion.http import ApiError, ApiResponse, ErrorClass, HttpClient, classify_google_error, classify_meta_error
+from ingestion.http import (
+    ApiError,
+    ApiResponse,
+    ErrorClass,
+    HttpClient,
+    classify_google_error,
+    classify_meta_error,
+    regain_seconds_from_buc,
+)
 from ingestion.platforms import RequestSpec
 from ingestion.redact import redact, redact_params
 from ingestion.settings import Settings
@@ -91,11 +99,14 @@ class GraphExecutor:
         if not isinstance(sub, dict):  # Meta answers null for a sub-request that timed out
             return ApiError(ErrorClass.TRANSIENT, "sub-request without an answer (timed out in the batch)")
         code = sub.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):  # never crash the chunk on a broken batch answer
+            return ApiError(ErrorClass.GARBAGE, "sub-request answer without an HTTP code")
         try:
             body = json.loads(sub.get("body") or "null")
         except (TypeError, ValueError):
             return ApiError(ErrorClass.GARBAGE, f"sub-request body is not JSON (HTTP {code})", http_status=code)
-        headers = {h.get("name", "").lower(): h.get("value") for h in sub.get("headers") or [] if isinstance(h, dict)}
+        raw_headers = sub.get("headers") if isinstance(sub.get("headers"), list) else []
+        headers = {str(h.get("name", "")).lower(): h.get("value") for h in raw_headers if isinstance(h, dict)}
         usage = {}
         for name in ("x-app-usage", "x-business-use-case-usage"):
             if name in headers:
@@ -108,10 +119,7 @@ class GraphExecutor:
                                fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body)
         error = classify_meta_error(int(code or 500), body)
         if error.error_class is ErrorClass.THROTTLED:
-            buc = usage.get("x-business-use-case-usage")
-            minutes = max((e.get("estimated_time_to_regain_access", 0) for v in buc.values() for e in v),
-                          default=0) if isinstance(buc, dict) else 0
-            error.retry_after_s = float(minutes) * 60 if minutes else None
+            error.retry_after_s = regain_seconds_from_buc(usage.get("x-business-use-case-usage"))
         return error
 
 

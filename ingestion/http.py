@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import math
 import random
 import threading
 import time
@@ -20,8 +22,22 @@ from enum import StrEnum
 from typing import Any
 
 import requests
+import urllib3
 
 from ingestion.redact import redact, redact_params
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs every request line, query string included (Graph tokens travel there), at DEBUG:
+    mask secret parameters before any handler (ours, Airflow's task log) sees the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+for _logger in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.response"):
+    logging.getLogger(_logger).addFilter(_RedactingFilter())
 
 # Meta error codes (PLATFORM_APIS.md §4.1).
 _TRANSIENT_CODES = {1, 2}
@@ -211,6 +227,7 @@ class HttpClient:
         backoff_cap_s: float = 60.0,
         secrets: tuple[str, ...] = (),
         max_body_bytes: int = 50 * 1024 * 1024,
+        max_response_s: float | None = None,
     ) -> None:
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
@@ -222,6 +239,9 @@ class HttpClient:
         self.backoff_cap_s = backoff_cap_s
         self.secrets = secrets
         self.max_body_bytes = max_body_bytes
+        # The whole response must arrive within this (a server trickling a byte per second never
+        # trips the per-read timeout): default 4x the timeout.
+        self.max_response_s = max_response_s if max_response_s is not None else 4 * timeout_s
         self.stats = HttpStats()
         self._lock = threading.Lock()
         self._pause_until = 0.0
@@ -285,16 +305,34 @@ class HttpClient:
                 self._pause_until = max(self._pause_until, time.monotonic() + pause)
                 self.stats.slowdowns += 1
 
+    def _read_body(self, resp: requests.Response, deadline: float) -> bytes:
+        """At most `max_body_bytes + 1` bytes of the body, read before `deadline` (monotonic)."""
+        chunks, size = [], 0
+        try:
+            while size <= self.max_body_bytes:
+                if time.monotonic() > deadline:
+                    raise ApiError(ErrorClass.TRANSIENT, f"response not complete after {self.max_response_s:.0f} s",
+                                   http_status=resp.status_code)
+                chunk = resp.raw.read1(min(1 << 16, self.max_body_bytes + 1 - size), decode_content=True)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            resp.close()
+        return b"".join(chunks)
+
     def _send_once(self, method, url, params, data, headers, classify, attempts) -> ApiResponse:
         self._pace()
         with self._lock:
             self.stats.round_trips += 1
+        deadline = time.monotonic() + self.max_response_s
         try:
             resp = self.session.request(method, url, params=params, data=data, headers=headers,
                                         timeout=self.timeout_s, stream=True)
-            content = resp.raw.read(self.max_body_bytes + 1, decode_content=True)
-            resp.close()
-        except (requests.RequestException, OSError, http.client.HTTPException) as exc:
+            content = self._read_body(resp, deadline)
+        except (requests.RequestException, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+            # urllib3 errors (a read timeout or reset in the middle of the body) are not wrapped by requests.
             # requests puts the full URL (with the token) into some messages: redact.
             raise ApiError(ErrorClass.TRANSIENT, redact(f"{type(exc).__name__}: {exc}", self.secrets)) from None
         if len(content) > self.max_body_bytes:
@@ -326,37 +364,55 @@ class HttpClient:
         raise error
 
 
+def _as_float(value: Any) -> float:
+    """A usage counter as a finite number; anything else (a platform bug, a proxy's header) counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0.0
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
 def _peak_usage_percent(usage: dict[str, Any]) -> float:
     """The highest counter (percent of limit) in X-App-Usage / X-Business-Use-Case-Usage."""
     peak = 0.0
     app = usage.get("x-app-usage")
     if isinstance(app, dict):
-        peak = max([peak, *(float(v) for v in app.values() if isinstance(v, int | float))])
+        peak = max([peak, *(_as_float(v) for v in app.values())])
     buc = usage.get("x-business-use-case-usage")
     if isinstance(buc, dict):
         for entries in buc.values():
             for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, dict):
-                    peak = max([peak, *(float(entry.get(k, 0) or 0) for k in
+                    peak = max([peak, *(_as_float(entry.get(k)) for k in
                                          ("call_count", "total_cputime", "total_time"))])
     return peak
 
 
+def regain_seconds_from_buc(buc: Any) -> float | None:
+    """Seconds until access is regained per a parsed X-Business-Use-Case-Usage (None: unknown/malformed)."""
+    if not isinstance(buc, dict):
+        return None
+    minutes = max((_as_float(e.get("estimated_time_to_regain_access")) for v in buc.values()
+                   if isinstance(v, list) for e in v if isinstance(e, dict)), default=0.0)
+    return minutes * 60.0 if minutes > 0 else None
+
+
 def _regain_seconds(headers: requests.structures.CaseInsensitiveDict) -> float | None:
-    """Meta's `estimated_time_to_regain_access` (minutes) or `Retry-After` (seconds), if any."""
+    """Meta's `estimated_time_to_regain_access` (minutes) or `Retry-After` (seconds), if any.
+
+    Only finite, non-negative values: a `Retry-After: -5` or `nan` must not reach `time.sleep`.
+    """
     if "Retry-After" in headers:
-        try:
-            return float(headers["Retry-After"])
-        except ValueError:
-            pass
+        seconds = _as_float(headers["Retry-After"])
+        if seconds > 0 or headers["Retry-After"].strip() in ("0", "0.0"):
+            return seconds
     raw = headers.get("x-business-use-case-usage")
     if raw:
         try:
-            usage = json.loads(raw)
-            minutes = max(
-                (e.get("estimated_time_to_regain_access", 0) for v in usage.values() for e in v), default=0
-            )
-            return float(minutes) * 60.0 if minutes else None
-        except (ValueError, AttributeError, TypeError):
+            return regain_seconds_from_buc(json.loads(raw))
+        except ValueError:
             return None
     return None

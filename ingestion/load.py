@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,46 @@ def parse_records(
     return observations, objects, broken
 
 
+# Meta serves no account insights to Pages/IG accounts under 100 followers (`data: []`); above that an
+# empty answer means the platform lost it (issue 10 fault drill `empty`). Loading the account would mark
+# its days as covered in the ledger, so a backfill would never fetch them again: cut it out instead.
+MIN_FOLLOWERS_FOR_INSIGHTS = 100
+# Meta's data may arrive up to 48 h late (`data: []` for the newest days is normal): only a window
+# that starts before that is expected to hold data.
+INSIGHTS_DELAY = timedelta(hours=48)
+
+
+def _window_is_settled(rec: dict[str, Any]) -> bool:
+    try:
+        since = float((rec.get("params") or {}).get("since"))
+        fetched = datetime.fromisoformat(str(rec["fetched_at"]))
+    except (TypeError, ValueError, KeyError):
+        return False
+    return since <= (fetched - INSIGHTS_DELAY).timestamp()
+
+
+def empty_insight_accounts(platform: str, records: list[dict[str, Any]],
+                           observations: list[dict[str, Any]]) -> dict[str, str]:
+    """Accounts whose account-level insights answer was `data: []` for a window older than Meta's
+    delay although their node snapshot shows at least `MIN_FOLLOWERS_FOR_INSIGHTS` followers."""
+    if platform not in ("facebook", "instagram"):
+        return {}
+    followers: dict[str, float] = {}
+    for o in observations:
+        if o["source"] == "node" and o["metric_name"] in ("followers_count", "fan_count"):
+            followers[o["account_id"]] = min(followers.get(o["account_id"], o["value"]), o["value"])
+    out: dict[str, str] = {}
+    for rec in records:
+        body, account_id = rec.get("body"), rec["account_id"]
+        if (rec.get("endpoint") == "insights" and rec.get("object_type", "account") == "account"
+                and isinstance(body, dict) and body.get("data") == [] and _window_is_settled(rec)
+                and followers.get(account_id, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS):
+            metric = str((rec.get("params") or {}).get("metric", "?"))[:200]
+            out[account_id] = (f"account insights answered data: [] ({metric}) although the account has "
+                               f"{followers[account_id]:.0f} followers; nothing of it loaded, re-run to fetch it")
+    return out
+
+
 def _observations_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(quality.OBSERVATION_COLUMNS))
     df["metric_date"] = pd.to_datetime(df["metric_date"])
@@ -137,6 +177,14 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
         if broken:
             quarantine(settings, f"{load_id}-unparseable", run_id, platform,
                        {"reason": "unparseable responses", "accounts": broken})
+        empty = empty_insight_accounts(platform, records, observations)  # never load an account with holes
+        for account_id, message in empty.items():
+            result.accounts_failed.append({"account_id": account_id, "error_class": "empty_response",
+                                           "message": message})
+        if empty:
+            broken = {**broken, **empty}
+            observations = [o for o in observations if o["account_id"] not in empty]
+            good_records = [r for r in good_records if r["account_id"] not in empty]
         if not good_records:
             result.status = "quarantined"
             _record_health_only(con, run_id, load_id, statuses, result)

@@ -79,13 +79,17 @@ def classify(exc: BaseException) -> Classification:
         return Classification(True, str(ErrorClass.TRANSIENT), type(exc).__name__)
     # DuckDB: another process holds the warehouse lock (a BI tool pointed at the wrong file, or a
     # writer outside the pool). Transient from the task's point of view.
-    if type(exc).__module__.lstrip("_").startswith("duckdb") and "lock" in str(exc).lower():
+    # `warehouse.connect` waits a bounded time for the lock, then raises WarehouseBusy.
+    if (type(exc).__module__.lstrip("_").startswith("duckdb") and "lock" in str(exc).lower()
+            or type(exc).__name__ == "WarehouseBusy"):
         return Classification(True, "warehouse_locked", "the DuckDB file is locked by another process")
     name = type(exc).__name__
     if name in ("RegistryError", "ValidationError", "ValueError", "KeyError", "TypeError"):
         return Classification(False, "invalid", f"invalid input or configuration ({name})")
     if name == "DbtBuildError":
         return Classification(False, "dbt_failed", "dbt models or tests failed")
+    if name == "MartGateError":
+        return Classification(False, "mart_gate_failed", "the marts failed their quality gate; not published")
     # Anything else is a bug or a broken environment: a retry repeats it, so fail fast and tell.
     return Classification(False, "error", name)
 
@@ -159,12 +163,17 @@ def incident(
         dag_id=dag_id, run_id=run_id, task_id=task_id, try_number=try_number,
         error_type=type(exc).__name__ if exc is not None else "unknown",
         error_class=classification.error_class,
-        message=redact(str(exception or ""), secrets).splitlines()[0][:300] if exception else "",
+        message=_first_lines(redact(str(exception or ""), secrets)),
         accounts=accounts,
         by_error_class=dict(Counter(a["error_class"] for a in accounts)),
         quarantined=[str(q) for q in getattr(exc, "quarantined", []) or []],
         log_url=log_url,
     )
+
+
+def _first_lines(text: str, lines: int = 6, chars: int = 600) -> str:
+    """The head of an exception message: enough to say why, short enough for a chat message."""
+    return "\n".join(text.strip().splitlines()[:lines])[:chars]
 
 
 def post_webhook(url: str, payload: dict[str, Any], timeout_s: float = WEBHOOK_TIMEOUT_S) -> int | None:

@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 import json
 import logging
+import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timedelta
@@ -24,7 +26,14 @@ from ingestion import pipeline, transform
 from ingestion import publish as publish_mod
 from ingestion.http import RETRYABLE
 from ingestion.notify import AccountsFailed, TransientAccountsError
-from ingestion.plan import HISTORY_HORIZON_DAYS, SUPPORTED_PLATFORMS, AccountPlan, plan_nightly, plan_window
+from ingestion.plan import (
+    HISTORY_HORIZON_DAYS,
+    SUPPORTED_PLATFORMS,
+    SWITCHED_PLATFORMS,
+    AccountPlan,
+    plan_nightly,
+    plan_window,
+)
 from ingestion.registry import load_registry
 from ingestion.settings import load_settings
 
@@ -32,7 +41,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AccountsFailed", "TransientAccountsError"]  # re-exported: the DAGs' failure vocabulary
 
-PLATFORMS: tuple[str, ...] = SUPPORTED_PLATFORMS
+# Every platform the DAGs have tasks for; a switched-off one (settings.platforms) plans nothing.
+PLATFORMS: tuple[str, ...] = SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS
 RETRYABLE_CLASSES = frozenset(str(c) for c in RETRYABLE)
 
 # Requests one backfill fetch task may issue: a chunk holds as many accounts as fit (a two-year
@@ -71,9 +81,12 @@ def plan_nightly_chunks(
     """Plan one platform's share of the nightly run: chunks of account plans (one mapped fetch each)."""
     settings = load_settings()
     registry = load_registry(settings.accounts)  # validated before any API call
+    if platform not in settings.platforms:
+        log.info("%s is switched off (settings.platforms=%s): nothing to fetch", platform, settings.platforms)
+        return []
     as_of = as_of_for(conf, data_interval_end)
     lookback = int(conf.get("lookback_days") or settings.lookback_days)
-    plans = [p for p in plan_nightly(registry, as_of, lookback) if p.platform == platform]
+    plans = [p for p in plan_nightly(registry, as_of, lookback, (platform,)) if p.platform == platform]
     chunks = [[p.to_dict() for p in chunk] for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE)]
     log.info("%s as_of=%s lookback=%d: %d accounts in %d chunk(s)", platform, as_of, lookback, len(plans),
              len(chunks))
@@ -162,11 +175,13 @@ def _flatten(items: Iterable[Any] | None) -> list[dict]:
     return out
 
 
-def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], loads: Iterable[Any]) -> dict:
+def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], loads: Iterable[Any],
+           events: dict | None | bool = True) -> dict:
     """Summarise the run; raise AccountsFailed (after the loads committed) if any account failed.
 
     Every planned account is accounted for: loaded, failed with a reason, or missing because its
     fetch or load task failed (then the reason is the task's failure, visible in its own log).
+    `events` is what the emit task returned (None when it failed: the transform was not triggered).
     """
     fetch_results, load_results = _flatten(fetches), _flatten(loads)
     unplanned = sorted(p for p, chunks in (planned or {}).items() if chunks is None)
@@ -208,6 +223,9 @@ def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], 
         "quarantined_loads": quarantined,
     }
     log.info("run summary: %s", json.dumps({k: v for k, v in summary.items() if k != "failed_accounts"}))
+    if events is None and any(item["status"] in ("committed", "already_loaded") for item in load_results):
+        raise RuntimeError("data was committed but the raw-data events were not emitted (see emit_events): "
+                           "the transform was not triggered; re-run emit_events or trigger socialpulse_transform")
     if planned is None or unplanned:
         raise AccountsFailed(f"platform(s) {unplanned or 'all'} were not planned (see the plan tasks' logs)",
                              failures=failed, quarantined=quarantined)
@@ -259,10 +277,32 @@ def _mart_models(settings) -> set[str]:
             if node.get("resource_type") == "model" and node.get("schema") == publish_mod.MARTS_SCHEMA}
 
 
+def _dbt_error_lines(lines: Iterable[str], limit: int = 8) -> list[str]:
+    """dbt's own error summary (from "Encountered an error" or the first ERROR line on), ANSI-free."""
+    clean = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in lines]
+    for index, line in enumerate(clean):
+        if "Encountered an error" in line or " ERROR " in f" {line} " or "Compilation Error" in line:
+            return [item for item in clean[index:] if item][:limit]
+    return []
+
+
 def dbt_build() -> dict:
     """One `dbt build`; per-model results go to the log and the return value (marts listed apart)."""
     settings = load_settings()
-    result = transform.build(settings, log=log.info)
+    tail: deque[str] = deque(maxlen=200)
+
+    def _log(line: str) -> None:
+        tail.append(line)
+        log.info(line)
+
+    try:
+        result = transform.build(settings, log=_log)
+    except transform.DbtBuildError as exc:
+        # Failed nodes are named by dbt build; a project that does not parse names none: say why.
+        errors = _dbt_error_lines(tail)
+        if errors:
+            raise transform.DbtBuildError(f"{exc}\n" + "\n".join(errors)) from exc
+        raise
     marts = _mart_models(settings)
     nodes = []
     for node in result.nodes:
@@ -302,10 +342,18 @@ def mart_gate(run_id: str) -> dict:
     return {"gate": "ran", "result": json.loads(json.dumps(_jsonable(result), default=str))}
 
 
-def publish(events: dict | None = None) -> dict:
-    """Publish the marts for BI; returns the `extra` of the "marts published" event."""
-    result = publish_mod.publish(load_settings())
+def publish(events: dict | None = None, run_id: str | None = None) -> dict:
+    """Publish the marts for BI and render the nightly report; returns the "marts published" extra."""
+    settings = load_settings()
+    result = publish_mod.publish(settings, run_id=run_id)
     log.info("published %d marts to %s", len(result.tables), result.path)
+    if importlib.util.find_spec("ingestion.report") is not None:
+        try:  # as in `socialpulse run`: the report never fails a run whose marts are published
+            from ingestion import report as nightly_report
+
+            log.info("nightly report: %s", nightly_report.render(settings))
+        except Exception:
+            log.exception("nightly report failed")
     events = events or {}
     return {
         "published_at": result.published_at,
@@ -333,7 +381,8 @@ class BackfillRequest:
     notes: tuple[str, ...] = ()
 
 
-def backfill_request(params: dict[str, Any], today: date | None = None) -> BackfillRequest:
+def backfill_request(params: dict[str, Any], today: date | None = None,
+                     enabled: tuple[str, ...] = SUPPORTED_PLATFORMS) -> BackfillRequest:
     """Validate the backfill DAG's params; clip `until` to the last complete platform day.
 
     `since` is clipped to the platforms' history horizon by the planner (`ingestion.plan`).
@@ -343,10 +392,13 @@ def backfill_request(params: dict[str, Any], today: date | None = None) -> Backf
     since, until = date.fromisoformat(str(params["since"])), date.fromisoformat(str(params["until"]))
     if until < since:
         raise ValueError(f"until {until} is before since {since}")
-    platforms = tuple(params.get("platforms") or PLATFORMS)
+    platforms = tuple(params.get("platforms") or enabled)  # empty: every enabled platform
     unknown = sorted(set(platforms) - set(PLATFORMS))
     if unknown:
         raise ValueError(f"unsupported platform(s) {unknown}; supported: {list(PLATFORMS)}")
+    off = sorted(set(platforms) - set(enabled))
+    if off:
+        raise ValueError(f"platform(s) {off} are switched off in this deployment (see SOCIALPULSE_*_ENABLED)")
     last_complete = today or pipeline.default_as_of()
     notes = []
     if until > last_complete:
@@ -390,7 +442,7 @@ def plan_backfill_chunks(params: dict[str, Any], platform: str, today: date | No
     coverage ledger already holds (unless `force`), in request-budgeted chunks. Empty when the
     platform is not asked for."""
     settings = load_settings()
-    req = backfill_request(params, today)
+    req = backfill_request(params, today, settings.platforms)
     if platform not in req.platforms:
         log.info("%s: not part of this backfill", platform)
         return []
@@ -411,9 +463,9 @@ def plan_backfill_chunks(params: dict[str, Any], platform: str, today: date | No
     return [[p.to_dict() for p in chunk] for chunk in chunks]
 
 
-def backfill_events(loads: Iterable[Any]) -> dict[str, dict]:
-    """One event `extra` per platform whose backfill load committed (or had committed on a retry)."""
+def raw_events(loads: Iterable[Any], kind: str) -> dict[str, dict]:
+    """One event `extra` per platform whose load committed (or had committed, seen on a retry)."""
     return {
-        item["platform"]: event_extra(item, kind="backfill")
+        item["platform"]: event_extra(item, kind=kind)
         for item in _flatten(loads) if item["status"] in ("committed", "already_loaded")
     }

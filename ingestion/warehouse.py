@@ -8,9 +8,78 @@ measurable and any day can be re-derived from `raw.responses` without calling th
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+# How long a writer waits for another one (another `socialpulse` command, an Airflow task, dbt)
+# before it refuses with `WarehouseBusy`; override with SOCIALPULSE_WRITER_WAIT_S.
+DEFAULT_WRITER_WAIT_S = 60.0
+WRITER_LOCK = "writer.lock"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process writes the warehouse and did not finish within the bounded wait."""
+
+
+def writer_wait_s() -> float:
+    """Seconds a writer waits for the warehouse (SOCIALPULSE_WRITER_WAIT_S, default 60)."""
+    try:
+        return max(0.0, float(os.environ.get("SOCIALPULSE_WRITER_WAIT_S", DEFAULT_WRITER_WAIT_S)))
+    except ValueError:
+        return DEFAULT_WRITER_WAIT_S
+
+
+@contextlib.contextmanager
+def writer_lock(home: Path, wait_s: float | None = None, what: str = "") -> Iterator[None]:
+    """Hold `$SOCIALPULSE_HOME/writer.lock` for a whole writing command (run, ingest, backfill, ...).
+
+    A second command waits up to `wait_s` for the first one, then raises `WarehouseBusy` naming the
+    holder (pid, command, start time). The lock is released when the process ends, even by kill -9.
+    """
+    wait_s = writer_wait_s() if wait_s is None else wait_s
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / WRITER_LOCK
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        deadline, announced = time.monotonic() + wait_s, False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"the warehouse in {home} is being written by {holder}; waited {wait_s:.0f} s, "
+                        f"nothing was done. Try again when it has finished (or raise SOCIALPULSE_WRITER_WAIT_S)."
+                    ) from None
+                if not announced:
+                    print(f"socialpulse: waiting up to {wait_s:.0f} s for {holder} to finish writing {home}",
+                          file=sys.stderr, flush=True)
+                    announced = True
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} ({what or 'socialpulse'}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z)")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
 
 # One statement per table; `create ... if not exists` keeps `ensure_schema` idempotent.
 RAW_DDL: tuple[str, ...] = (
@@ -198,7 +267,18 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    deadline = time.monotonic() + writer_wait_s()
+    while True:  # DuckDB has one writer process: wait for the other one (bounded), never a lock traceback
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(f"the warehouse {path} is held by another writer ({exc}); "
+                                    f"waited {writer_wait_s():.0f} s, nothing was written") from None
+            time.sleep(0.5)
     ensure_schema(con)
     return con
 

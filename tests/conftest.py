@@ -39,7 +39,7 @@ def sandbox():
     """A sandbox Graph API server on a free loopback port, with a pinned clock."""
     from sandbox.server import SandboxConfig, SandboxServer
 
-    server = SandboxServer(SandboxConfig(accounts=10, seed=42, now=SANDBOX_NOW)).start()
+    server = SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)).start()
     try:
         yield server
     finally:
@@ -52,7 +52,10 @@ def pipeline_env(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(REPO / "config" / "accounts.yml"))
     monkeypatch.setenv("SOCIALPULSE_GRAPH_URL", sandbox.graph_url)
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_DATA_URL", sandbox.youtube_data_url)
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_ANALYTICS_URL", sandbox.youtube_analytics_url)
     monkeypatch.setenv("SOCIALPULSE_META_TOKEN", TEST_TOKEN)
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_TOKEN", TEST_TOKEN)
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "35")
     from ingestion.settings import load_settings
 

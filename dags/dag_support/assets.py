@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, AssetAlias
+from airflow.sdk import Asset, AssetAlias, AssetAny
 
-# Platforms with a fetch implementation (ingestion.plan.SUPPORTED_PLATFORMS; a test keeps both equal).
-PLATFORMS: tuple[str, ...] = ("facebook", "instagram")
+# Platforms with a fetch implementation: ingestion.plan.SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS (a
+# test keeps them equal). A switched-off platform's tasks plan nothing and are skipped.
+PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "snapchat")
 
 # One Asset per platform's raw data; the load task of that platform emits it with the load ids and
 # business dates in the event's `extra` (asset-triggered runs have no logical date).
@@ -14,9 +15,13 @@ RAW_ASSETS: dict[str, Asset] = {
     for platform in PLATFORMS
 }
 
-# The backfill DAG emits the raw Assets through this alias, once per platform that committed data,
-# at the very end of its run: a two-year backfill triggers one transform run.
-RAW_BACKFILL_ALIAS = AssetAlias(name="socialpulse.raw.backfill")
+# What the transform DAG is scheduled on: any raw Asset.
+ANY_RAW = AssetAny(*RAW_ASSETS.values())
+
+# The nightly and backfill DAGs emit the raw Assets through this alias, once per platform that
+# committed data, all together at the end of a run: every run triggers one transform run (a
+# two-year backfill included), not one per platform.
+RAW_LOADS_ALIAS = AssetAlias(name="socialpulse.raw.loads")
 
 # `dbt build` emits one event per mart it built through this alias (one Asset per mart model).
 MARTS_ALIAS = AssetAlias(name="socialpulse.marts")

@@ -2,13 +2,39 @@
     Grain test: no two rows share the values of `combination_of_columns`.
     A local version of dbt_utils.unique_combination_of_columns (no hub packages offline).
     Failing rows are the duplicated key values with their row count.
+
+    recent_column (optional): the model's load watermark column (last_loaded_at,
+    loaded_through_at) or a date. Then only keys with a row whose recent_column lies within var
+    data_test_recent_days days of the newest value are checked, with all their rows (old ones
+    included). For incremental models that is sound: rows no run rewrote cannot have become
+    duplicates since the check that already passed over them, and a full build stamps every row
+    as recent. So the nightly cost follows the rows rewritten, not the history. Set the var to
+    null (`--vars '{data_test_recent_days: null}'`) to check everything.
 #}
-{% test unique_combination_of_columns(model, combination_of_columns) %}
+{% test unique_combination_of_columns(model, combination_of_columns, recent_column=none) %}
+{%- set recent_days = var('data_test_recent_days', none) %}
+
+with
+
+checked as (
+
+    select * from {{ model }}
+    {%- if recent_column is not none and recent_days is not none %}
+    semi join (
+        select distinct {{ combination_of_columns | join(', ') }}
+        from {{ model }}
+        where {{ recent_column }} >= (select max({{ recent_column }}) from {{ model }})
+            - interval {{ recent_days }} day
+    ) as recent_keys
+        using ({{ combination_of_columns | join(', ') }})
+    {%- endif %}
+
+)
 
 select
     {{ combination_of_columns | join(',\n    ') }},
     count(*) as n_rows
-from {{ model }}
+from checked
 group by {{ combination_of_columns | join(', ') }}
 having count(*) > 1
 

@@ -1,8 +1,9 @@
 {#
     One row per platform x account x calendar day, from the account's first to its last observed
-    day (any daily insight or follower snapshot). Days inside that range with no observation at all
-    are kept, so every daily model downstream is dense: windows over "the last N days" are calendar
-    windows, and a missing day shows up as NULL flows instead of silently shortening a window.
+    day (any daily insight or follower snapshot, every platform). Days inside that range with no
+    observation at all are kept, so every daily model downstream is dense: windows over "the last
+    N days" are calendar windows, and a missing day shows up as NULL flows instead of silently
+    shortening a window.
 #}
 
 with
@@ -31,6 +32,24 @@ instagram_snapshots as (
 
 ),
 
+youtube_daily as (
+
+    select * from {{ ref('stg_youtube__channel_daily') }}
+
+),
+
+youtube_snapshots as (
+
+    select * from {{ ref('stg_youtube__channel_snapshots') }}
+
+),
+
+snapchat_snapshots as (
+
+    select * from {{ ref('stg_snapchat__profile_snapshots') }}
+
+),
+
 observed_days as (
 
     select platform, account_id, metric_date from facebook_insights where period = 'day'
@@ -40,6 +59,12 @@ observed_days as (
     select platform, account_id, metric_date from instagram_insights where period = 'day'
     union all
     select platform, account_id, metric_date from instagram_snapshots
+    union all
+    select platform, account_id, metric_date from youtube_daily
+    union all
+    select platform, account_id, metric_date from youtube_snapshots
+    union all
+    select platform, account_id, metric_date from snapchat_snapshots
 
 ),
 

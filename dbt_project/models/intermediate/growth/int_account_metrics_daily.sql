@@ -1,14 +1,23 @@
 {#
     One row per platform x account x day that has at least one of the metrics below: the platform's
-    own daily values of views, reach (unique viewers) and engagements. Reach is unique per day and
-    is never summed across days downstream.
+    own daily values of views, reach (unique viewers), engagements and watch time, and the
+    platform's own rolling 7-day and 28-day unique reach where it delivers them. Reach is unique:
+    it is never summed across days, accounts or posts downstream.
 
-    Recipe per platform (latest observation of each, period = 'day', no breakdown):
-      metric          facebook                         instagram
-      views           page_media_view                  views (total_value)
-      reach           page_total_media_view_unique     reach (time_series)
-      engagements     page_post_engagements            total_interactions (total_value)
-      accounts_engaged  -                              accounts_engaged (total_value)
+    Recipe per platform (latest observation of each, no breakdown):
+      metric            facebook                        instagram                   youtube
+      views             page_media_view                 views (total_value)         views
+      reach             page_total_media_view_unique    reach (time_series)         -
+      reach_7d          page_total_media_view_unique    reach, period week          -
+                        period week
+      reach_28d         ... period days_28              reach, period days_28       -
+      engagements       page_post_engagements           total_interactions          likes + comments
+                        (reactions, comments, shares,   (likes, comments, shares,   + shares
+                        clicks on posts)                saves, replies)
+      watch_time_min    -                               -                           estimatedMinutesWatched
+      accounts_engaged  -                               accounts_engaged            -
+    (period = 'day' unless said otherwise; the 7/28-day values at metric_date d cover d-6..d and
+    d-27..d.)
 #}
 
 with
@@ -16,7 +25,7 @@ with
 facebook_insights as (
 
     select * from {{ ref('stg_facebook__page_insights') }}
-    where period = 'day'
+    where period in ('day', 'week', 'days_28')
         and dimension = ''
         and metric_name in (
             'page_media_view', 'page_total_media_view_unique', 'page_post_engagements'
@@ -27,9 +36,15 @@ facebook_insights as (
 instagram_insights as (
 
     select * from {{ ref('stg_instagram__account_insights') }}
-    where period = 'day'
+    where period in ('day', 'week', 'days_28')
         and dimension = ''
         and metric_name in ('views', 'reach', 'total_interactions', 'accounts_engaged')
+
+),
+
+youtube_daily as (
+
+    select * from {{ ref('stg_youtube__channel_daily') }}
 
 ),
 
@@ -39,14 +54,24 @@ facebook_daily as (
         platform,
         account_id,
         metric_date,
-        cast(max(metric_value) filter (where metric_name = 'page_media_view') as bigint) as views,
-        cast(
-            max(metric_value) filter (where metric_name = 'page_total_media_view_unique') as bigint
-        ) as reach,
-        cast(
-            max(metric_value) filter (where metric_name = 'page_post_engagements') as bigint
-        ) as engagements,
-        cast(null as bigint) as accounts_engaged
+        cast(max(metric_value) filter (
+            where metric_name = 'page_media_view' and period = 'day'
+        ) as bigint) as views,
+        cast(max(metric_value) filter (
+            where metric_name = 'page_total_media_view_unique' and period = 'day'
+        ) as bigint) as reach,
+        cast(max(metric_value) filter (
+            where metric_name = 'page_total_media_view_unique' and period = 'week'
+        ) as bigint) as reach_7d,
+        cast(max(metric_value) filter (
+            where metric_name = 'page_total_media_view_unique' and period = 'days_28'
+        ) as bigint) as reach_28d,
+        cast(max(metric_value) filter (
+            where metric_name = 'page_post_engagements' and period = 'day'
+        ) as bigint) as engagements,
+        cast(null as bigint) as watch_time_minutes,
+        cast(null as bigint) as accounts_engaged,
+        max(last_loaded_at) as last_loaded_at
     from facebook_insights
     group by platform, account_id, metric_date
 
@@ -58,16 +83,49 @@ instagram_daily as (
         platform,
         account_id,
         metric_date,
-        cast(max(metric_value) filter (where metric_name = 'views') as bigint) as views,
-        cast(max(metric_value) filter (where metric_name = 'reach') as bigint) as reach,
-        cast(
-            max(metric_value) filter (where metric_name = 'total_interactions') as bigint
-        ) as engagements,
-        cast(
-            max(metric_value) filter (where metric_name = 'accounts_engaged') as bigint
-        ) as accounts_engaged
+        cast(max(metric_value) filter (
+            where metric_name = 'views' and period = 'day'
+        ) as bigint) as views,
+        cast(max(metric_value) filter (
+            where metric_name = 'reach' and period = 'day'
+        ) as bigint) as reach,
+        cast(max(metric_value) filter (
+            where metric_name = 'reach' and period = 'week'
+        ) as bigint) as reach_7d,
+        cast(max(metric_value) filter (
+            where metric_name = 'reach' and period = 'days_28'
+        ) as bigint) as reach_28d,
+        cast(max(metric_value) filter (
+            where metric_name = 'total_interactions' and period = 'day'
+        ) as bigint) as engagements,
+        cast(null as bigint) as watch_time_minutes,
+        cast(max(metric_value) filter (
+            where metric_name = 'accounts_engaged' and period = 'day'
+        ) as bigint) as accounts_engaged,
+        max(last_loaded_at) as last_loaded_at
     from instagram_insights
     group by platform, account_id, metric_date
+
+),
+
+youtube_metrics_daily as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        views,
+        cast(null as bigint) as reach,
+        cast(null as bigint) as reach_7d,
+        cast(null as bigint) as reach_28d,
+        case
+            when likes is not null or comments is not null or shares is not null
+                then coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0)
+        end as engagements,
+        watch_time_minutes,
+        cast(null as bigint) as accounts_engaged,
+        last_loaded_at
+    from youtube_daily
 
 ),
 
@@ -76,6 +134,8 @@ unioned as (
     select * from facebook_daily
     union all
     select * from instagram_daily
+    union all
+    select * from youtube_metrics_daily
 
 )
 

@@ -8,23 +8,51 @@
                  lost   = follows_and_unfollows[NON_FOLLOWER].
                  The API omits a breakdown value that is zero, so when one follow_type of
                  follows_and_unfollows was delivered for a day, the missing one counts as 0.
+      youtube    gained = subscribersGained, lost = subscribersLost (Analytics day report)
+      snapchat   none yet (only the subscriber_count snapshot is staged)
     net_followers = gained - lost (NULL when either is unknown).
 
     Followers, best source first:
       1. stock:    facebook page_follows for that day (a measured total; instagram has none)
-      2. snapshot: the nightly node snapshot (followers_count) for that day
+      2. snapshot: the nightly node snapshot (followers_count; snapchat subscriber_count)
+      2b. rounded_snapshot (youtube only): YouTube rounds subscriberCount to three significant
+                   figures, so using every nightly snapshot would make the series jump by the
+                   rounding step and contradict the exact flows. Only the channel's FIRST
+                   snapshot is used, as the single anchor: earlier days are reconstructed
+                   backward and later days forward from it with subscribersGained/Lost. History
+                   stays stable night after night (later snapshots never move it), continuity
+                   with the flows is exact, and the level is off by at most the anchor's rounding
+                   (<= 0.5 % at three significant figures) plus any drift of the flows. Every
+                   YouTube total, the anchor included, is is_estimated.
       3. reconstructed_backward from the next known total s >= d (the earliest one):
                    followers(d) = total(s) - sum(net(k) for d < k <= s)
       4. reconstructed_forward from the previous known total p < d (days after the last
                    snapshot, or when a flow between d and s is missing):
                    followers(d) = total(p) + sum(net(k) for p < k <= d)
     A reconstruction that would need an unknown flow is NULL, never a guess. is_estimated is true
-    whenever followers is not a measured total for that very day (sources 3 and 4, or NULL).
+    whenever followers is not an exact measured total for that very day (sources 2b, 3 and 4, or
+    NULL).
+
+    Incremental (delete+insert on platform, account_id, metric_date). Per account, changed_from is
+    the earliest day whose flows or totals a load touched after the model's watermark
+    (loaded_through_at), or the account's last var daily_lookback_days days. A change on day c
+    moves every later day (forward reconstruction, and the windows downstream) and, when a known
+    total on or after c exists, the backward-reconstructed days after the last known total before
+    c. So a run reads the account's days from that earlier known total (input_from) and rewrites
+    them from input_from (a known total on or after c exists) or from c (none does). Nightly, with
+    nightly snapshots, that is a few days per account; a backfill rewrites what it reaches.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'account_id', 'metric_date'],
+    on_schema_change='append_new_columns',
+) }}
+{%- set watermark = incremental_watermark() %}
 
 with
 
-account_days as (
+account_days_spined as (
 
     select * from {{ ref('int_account_days_spined') }}
 
@@ -61,6 +89,24 @@ instagram_insights as (
 instagram_snapshots as (
 
     select * from {{ ref('stg_instagram__account_snapshots') }}
+
+),
+
+youtube_daily as (
+
+    select * from {{ ref('stg_youtube__channel_daily') }}
+
+),
+
+youtube_snapshots as (
+
+    select * from {{ ref('stg_youtube__channel_snapshots') }}
+
+),
+
+snapchat_snapshots as (
+
+    select * from {{ ref('stg_snapchat__profile_snapshots') }}
 
 ),
 
@@ -106,23 +152,215 @@ instagram_follower_flows as (
 
 ),
 
+youtube_follower_flows as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        cast(null as bigint) as followers_stock,
+        subscribers_gained as followers_gained,
+        subscribers_lost as followers_lost
+    from youtube_daily
+
+),
+
 follower_flows as (
 
     select * from facebook_follower_flows
     union all
     select * from instagram_follower_flows
+    union all
+    select * from youtube_follower_flows
+
+),
+
+youtube_anchor_snapshots as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        subscriber_count_rounded
+    from youtube_snapshots
+    where subscriber_count_rounded is not null
+    qualify row_number() over (partition by platform, account_id order by metric_date) = 1
 
 ),
 
 follower_snapshots as (
 
-    select platform, account_id, metric_date, followers as followers_snapshot
+    select
+        platform,
+        account_id,
+        metric_date,
+        followers as followers_snapshot,
+        'snapshot' as snapshot_source,
+        false as is_snapshot_estimated
     from facebook_snapshots
     where followers is not null
     union all
-    select platform, account_id, metric_date, followers as followers_snapshot
+    select
+        platform,
+        account_id,
+        metric_date,
+        followers as followers_snapshot,
+        'snapshot' as snapshot_source,
+        false as is_snapshot_estimated
     from instagram_snapshots
     where followers is not null
+    union all
+    select
+        platform,
+        account_id,
+        metric_date,
+        followers as followers_snapshot,
+        'snapshot' as snapshot_source,
+        false as is_snapshot_estimated
+    from snapchat_snapshots
+    where followers is not null
+    union all
+    select
+        platform,
+        account_id,
+        metric_date,
+        subscriber_count_rounded as followers_snapshot,
+        'rounded_snapshot' as snapshot_source,
+        true as is_snapshot_estimated
+    from youtube_anchor_snapshots
+
+),
+
+known_totals as (
+
+    select platform, account_id, metric_date
+    from follower_flows
+    where followers_stock is not null
+    union
+    select platform, account_id, metric_date
+    from follower_snapshots
+
+),
+
+account_date_ranges as (
+
+    select
+        platform,
+        account_id,
+        min(metric_date) as first_metric_date
+    from account_days_spined
+    group by platform, account_id
+
+),
+
+{% if watermark is none -%}
+rebuild_plan as (
+
+    select
+        platform,
+        account_id,
+        first_metric_date as input_from,
+        first_metric_date as output_from
+    from account_date_ranges
+
+),
+{%- else -%}
+touched_days as (
+
+    select platform, account_id, metric_date from facebook_insights
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from facebook_snapshots
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from instagram_insights
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from instagram_snapshots
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from youtube_daily
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from youtube_snapshots
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, metric_date from snapchat_snapshots
+    where last_loaded_at > {{ watermark }}
+    union all
+    select platform, account_id, max(metric_date) - {{ var('daily_lookback_days') - 1 }}
+    from {{ this }}
+    group by platform, account_id
+    union all
+    {# Days new to the spine without a follower input (e.g. a backfilled views-only day). #}
+    select platform, account_id, metric_date from account_days_spined
+    anti join {{ this }} as existing
+        using (platform, account_id, metric_date)
+
+),
+
+changed_accounts as (
+
+    select
+        platform,
+        account_id,
+        min(metric_date) as changed_from
+    from touched_days
+    group by platform, account_id
+
+),
+
+anchored_changes as (
+
+    select
+        changed_accounts.platform,
+        changed_accounts.account_id,
+        min(changed_accounts.changed_from) as changed_from,
+        coalesce(
+            max(known_totals.metric_date) filter (
+                where known_totals.metric_date < changed_accounts.changed_from
+            ),
+            min(account_date_ranges.first_metric_date)
+        ) as input_from,
+        coalesce(
+            bool_or(known_totals.metric_date >= changed_accounts.changed_from), false
+        ) as has_known_total_after_change
+    from changed_accounts
+    left join known_totals
+        on changed_accounts.platform = known_totals.platform
+        and changed_accounts.account_id = known_totals.account_id
+    left join account_date_ranges
+        on changed_accounts.platform = account_date_ranges.platform
+        and changed_accounts.account_id = account_date_ranges.account_id
+    group by changed_accounts.platform, changed_accounts.account_id
+
+),
+
+rebuild_plan as (
+
+    select
+        platform,
+        account_id,
+        input_from,
+        case when has_known_total_after_change then input_from else changed_from end
+            as output_from
+    from anchored_changes
+
+),
+{%- endif %}
+
+account_days as (
+
+    select
+        account_days_spined.platform,
+        account_days_spined.account_id,
+        account_days_spined.metric_date,
+        rebuild_plan.output_from
+    from account_days_spined
+    inner join rebuild_plan
+        on account_days_spined.platform = rebuild_plan.platform
+        and account_days_spined.account_id = rebuild_plan.account_id
+        and account_days_spined.metric_date >= rebuild_plan.input_from
 
 ),
 
@@ -132,6 +370,7 @@ daily as (
         account_days.platform,
         account_days.account_id,
         account_days.metric_date,
+        account_days.output_from,
         follower_flows.followers_gained,
         follower_flows.followers_lost,
         follower_flows.followers_gained - follower_flows.followers_lost as net_followers,
@@ -139,8 +378,10 @@ daily as (
             as known_followers,
         case
             when follower_flows.followers_stock is not null then 'stock'
-            when follower_snapshots.followers_snapshot is not null then 'snapshot'
-        end as known_followers_source
+            else follower_snapshots.snapshot_source
+        end as known_followers_source,
+        follower_flows.followers_stock is null
+            and coalesce(follower_snapshots.is_snapshot_estimated, false) as is_known_estimated
     from account_days
     left join follower_flows
         on account_days.platform = follower_flows.platform
@@ -239,7 +480,7 @@ final as (
 
         ---------- followers (a stock: never summed over days)
         cast(coalesce(backward_followers, forward_followers) as bigint) as followers,
-        known_followers is null as is_estimated,
+        known_followers is null or is_known_estimated as is_estimated,
         case
             when known_followers is not null then known_followers_source
             when backward_followers is not null then 'reconstructed_backward'
@@ -249,9 +490,13 @@ final as (
         ---------- flows
         followers_gained,
         followers_lost,
-        net_followers
+        net_followers,
+
+        ---------- lineage
+        {{ loaded_through_at() }} as loaded_through_at
 
     from reconstructed
+    where metric_date >= output_from
 
 )
 

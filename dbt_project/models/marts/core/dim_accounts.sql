@@ -2,7 +2,8 @@
     One row per platform x account: every account in the registry, plus any account that has
     observations but has since left the registry (is_registered = false, registry attributes NULL),
     so that every fact row has its dimension row and history is never orphaned.
-    first/last_metric_date: the first and last measured day with any daily insight or snapshot.
+    first/last_metric_date: the first and last day of the account in fct_account_daily (its first
+    and last measured day with any daily insight or snapshot).
 #}
 
 with
@@ -13,9 +14,9 @@ registry_accounts as (
 
 ),
 
-account_days as (
+account_daily as (
 
-    select * from {{ ref('int_account_days_spined') }}
+    select * from {{ ref('fct_account_daily') }}
 
 ),
 
@@ -26,7 +27,7 @@ observed_ranges as (
         account_id,
         min(metric_date) as first_metric_date,
         max(metric_date) as last_metric_date
-    from account_days
+    from account_daily
     group by platform, account_id
 
 ),

@@ -1,64 +1,89 @@
 {#
     One row per platform x account x calendar day, from the account's first to its last observed
-    day: followers (measured or reconstructed), the day's follower flows, rolling 7/28-day net
-    growth and 28-day growth rate, and the day's views, reach and engagements.
-    KPI definitions: models/_docs.md. Rolling windows are calendar windows over the dense day
-    spine, NULL unless every day of the window has a known net_followers.
+    day: followers (measured or reconstructed, flagged), the day's follower flows, rolling
+    7/28/90-day net growth, 7/28/90-day growth rates and compound weekly growth over 28 days, and
+    the day's views, reach and engagements. KPI definitions: models/_docs.md.
+    Rolling windows are calendar windows over the dense day spine, NULL unless every day of the
+    window has a known net_followers; growth rates compare with the total exactly N days earlier.
+
+    Incremental (delete+insert on platform, account_id, metric_date): per account, a run rewrites
+    the days from the earliest fct_account_daily day recomputed after this model's watermark
+    (loaded_through_at), reading the 90 days before it for the windows.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'account_id', 'metric_date'],
+    on_schema_change='append_new_columns',
+    post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
+) }}
+{%- set watermark = incremental_watermark() %}
+{%- set longest_window_days = 90 %}
 
 with
 
-followers_daily as (
+account_daily_all as (
 
-    select * from {{ ref('int_followers_daily_reconstructed') }}
-
-),
-
-metrics_daily as (
-
-    select * from {{ ref('int_account_metrics_daily') }}
+    select * from {{ ref('fct_account_daily') }}
 
 ),
 
-registry_accounts as (
+{% if watermark is none -%}
+rebuild_plan as (
 
-    select * from {{ ref('stg_registry__accounts') }}
+    select platform, account_id, min(metric_date) as output_from
+    from account_daily_all
+    group by platform, account_id
+
+),
+{%- else -%}
+rebuild_plan as (
+
+    select platform, account_id, min(metric_date) as output_from
+    from account_daily_all
+    where loaded_through_at > {{ watermark }}
+    group by platform, account_id
+
+),
+{%- endif %}
+
+account_daily as (
+
+    select
+        account_daily_all.*,
+        rebuild_plan.output_from
+    from account_daily_all
+    inner join rebuild_plan
+        on account_daily_all.platform = rebuild_plan.platform
+        and account_daily_all.account_id = rebuild_plan.account_id
+        and account_daily_all.metric_date
+            >= rebuild_plan.output_from - {{ longest_window_days }}
 
 ),
 
-rolling_windows as (
+windowed as (
 
     select
         *,
-        sum(net_followers) over last_7_days as net_followers_7d_sum,
-        count(net_followers) over last_7_days as net_followers_7d_days,
-        sum(net_followers) over last_28_days as net_followers_28d_sum,
-        count(net_followers) over last_28_days as net_followers_28d_days
-    from followers_daily
+        {%- for days in [7, 28, 90] %}
+        sum(net_followers) over last_{{ days }}_days as net_followers_{{ days }}d_sum,
+        count(net_followers) over last_{{ days }}_days as net_followers_{{ days }}d_days,
+        max(followers) over day_{{ days }}_earlier as followers_{{ days }}d_earlier{{ ',' if not loop.last }}
+        {%- endfor %}
+    from account_daily
     window
-        last_7_days as (
+        {%- for days in [7, 28, 90] %}
+        last_{{ days }}_days as (
             partition by platform, account_id
             order by metric_date
-            range between interval 6 days preceding and current row
+            range between interval {{ days - 1 }} days preceding and current row
         ),
-        last_28_days as (
+        day_{{ days }}_earlier as (
             partition by platform, account_id
             order by metric_date
-            range between interval 27 days preceding and current row
-        )
-
-),
-
-with_growth as (
-
-    select
-        rolling_windows.*,
-        followers_28_days_earlier.followers as followers_28d_earlier
-    from rolling_windows
-    left join followers_daily as followers_28_days_earlier
-        on rolling_windows.platform = followers_28_days_earlier.platform
-        and rolling_windows.account_id = followers_28_days_earlier.account_id
-        and rolling_windows.metric_date - 28 = followers_28_days_earlier.metric_date
+            range between interval {{ days }} days preceding and interval {{ days }} days preceding
+        ){{ ',' if not loop.last }}
+        {%- endfor %}
 
 ),
 
@@ -66,46 +91,47 @@ final as (
 
     select
         ---------- keys
-        {{ surrogate_key([
-            'with_growth.platform', 'with_growth.account_id', 'with_growth.metric_date'
-        ]) }} as account_day_id,
-        with_growth.platform,
-        with_growth.account_id,
-        with_growth.metric_date,
-        registry_accounts.department,
+        account_day_id,
+        platform,
+        account_id,
+        metric_date,
+        department,
 
         ---------- followers
-        with_growth.followers,
-        with_growth.is_estimated,
-        with_growth.followers_source,
-        with_growth.followers_gained,
-        with_growth.followers_lost,
-        with_growth.net_followers,
+        followers,
+        is_estimated,
+        followers_source,
+        followers_gained,
+        followers_lost,
+        net_followers,
+
+        ---------- rolling growth
+        {%- for days in [7, 28, 90] %}
         case
-            when with_growth.net_followers_7d_days = 7
-                then cast(with_growth.net_followers_7d_sum as bigint)
-        end as net_followers_7d,
+            when net_followers_{{ days }}d_days = {{ days }}
+                then cast(net_followers_{{ days }}d_sum as bigint)
+        end as net_followers_{{ days }}d,
+        {%- endfor %}
+        {%- for days in [7, 28, 90] %}
+        (followers - followers_{{ days }}d_earlier)
+            / nullif(followers_{{ days }}d_earlier, 0) as growth_rate_{{ days }}d,
+        {%- endfor %}
         case
-            when with_growth.net_followers_28d_days = 28
-                then cast(with_growth.net_followers_28d_sum as bigint)
-        end as net_followers_28d,
-        (with_growth.followers - with_growth.followers_28d_earlier)
-            / nullif(with_growth.followers_28d_earlier, 0) as growth_rate_28d,
+            when followers_28d_earlier > 0 and followers >= 0
+                then power(followers / followers_28d_earlier, 1 / 4) - 1
+        end as compound_weekly_growth_28d,
 
         ---------- reach and engagement
-        metrics_daily.views,
-        metrics_daily.reach,
-        metrics_daily.engagements,
-        metrics_daily.engagements / nullif(metrics_daily.views, 0) as engagement_rate_by_views
+        views,
+        reach,
+        engagements,
+        engagement_rate_by_views,
 
-    from with_growth
-    left join metrics_daily
-        on with_growth.platform = metrics_daily.platform
-        and with_growth.account_id = metrics_daily.account_id
-        and with_growth.metric_date = metrics_daily.metric_date
-    left join registry_accounts
-        on with_growth.platform = registry_accounts.platform
-        and with_growth.account_id = registry_accounts.account_id
+        ---------- lineage
+        loaded_through_at
+
+    from windowed
+    where metric_date >= output_from
 
 )
 

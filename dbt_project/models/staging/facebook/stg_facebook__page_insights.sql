@@ -37,6 +37,7 @@ renamed as (
         metric_date,
         end_time,
         observed_at,
+        last_loaded_at,
 
         ---------- numerics
         metric_value,

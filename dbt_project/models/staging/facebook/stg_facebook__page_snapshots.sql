@@ -26,6 +26,7 @@ pivoted as (
         ---------- dates / timestamps
         metric_date,
         max(observed_at) as observed_at,
+        max(last_loaded_at) as last_loaded_at,
 
         ---------- numerics
         cast(max(metric_value) filter (where metric_name = 'followers_count') as bigint)

@@ -1,0 +1,73 @@
+"""The benchmark's sandbox: one `SandboxServer` in its own process, shared by every client.
+
+Why a separate process: the clients under test (our fetch engine, dlt) must not share a GIL with
+the server, and both must see the very same server. Why not `socialpulse sandbox serve`: the
+benchmark needs two knobs the CLI does not have (see `--headroom`) and the server's peak RSS.
+
+    .venv/bin/python -m bench.sandbox_host --accounts 80 --youtube-channels 10 --latency-ms 50 [--headroom]
+
+Prints `sandbox listening on URL` on the first stdout line, serves until stdin closes (or a line
+`quit` arrives), then prints one JSON line: {"peak_rss_mib": ..., "rss_mib": ..., "cpu_s": ...}.
+A line `cpu` on stdin is answered with {"cpu_s": ...} (the server's CPU seconds so far).
+
+`--headroom`: usage headers report the real call counts against a limit no run can reach (object
+budget 10^9 calls/h, app limit 10^9 calls/h), so the client's usage-based pacing never engages.
+Without it the sandbox's defaults apply (nominal 200 calls per object per hour, 10,000 per app per
+hour: percentages rise quickly and the fetch engine slows itself down, see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+from datetime import UTC, datetime
+
+NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+HEADROOM_CALLS_PER_HOUR = 10**9
+
+
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=80)
+    parser.add_argument("--youtube-channels", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--headroom", action="store_true")
+    args = parser.parse_args(argv)
+
+    from sandbox.server import SandboxConfig, SandboxServer
+
+    config = SandboxConfig(accounts=args.accounts, seed=args.seed, latency_ms=args.latency_ms, now=NOW,
+                           youtube_channels=args.youtube_channels, youtube_quota_per_day=None,
+                           call_budget_per_hour=HEADROOM_CALLS_PER_HOUR if args.headroom else None)
+    server = SandboxServer(config).start()
+    if args.headroom:
+        server.app.usage.app_limit = HEADROOM_CALLS_PER_HOUR  # no CLI/config knob for the app limit
+    print(f"sandbox listening on {server.base_url}", flush=True)
+    try:
+        for line in sys.stdin:
+            if line.strip() == "quit":
+                break
+            if line.strip() == "cpu":  # the server's CPU seconds so far (to split a phase's time)
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                print(json.dumps({"cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}), flush=True)
+    finally:
+        server.stop()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"peak_rss_mib": _status_mib("VmHWM"), "rss_mib": _status_mib("VmRSS"),
+                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+{#
+    Incremental bookkeeping shared by the incremental models.
+
+    incremental_watermark(column): in an incremental run, the newest value of `column` already in
+    the model ({{ this }}), as a SQL literal; none in a full build (or when the model is empty).
+    Every incremental mart stores `loaded_through_at`, the newest committed load its rows were
+    computed from; a run re-derives what upstream changed after that watermark.
+
+    loaded_through_at(): the newest committed load in raw.loads, the value a run stamps on the
+    rows it (re)computes.
+#}
+{% macro incremental_watermark(column='loaded_through_at') -%}
+    {%- if is_incremental() and execute and has_column(this, column) -%}
+        {%- set value = run_query('select max(' ~ column ~ ') from ' ~ this).rows[0][0] -%}
+        {%- if value is not none -%}
+            {{ return("timestamptz '" ~ value ~ "'") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro loaded_through_at() -%}
+    (
+        select max(committed_at) from {{ source('registry', 'loads') }}
+        where status = 'committed'
+    )
+{%- endmacro %}
+
+{#
+    new_load_ids(column): in an incremental run, the ids of the loads committed after the newest
+    `column` (a load's committed_at) already in the model, minus var observation_lookback_hours;
+    none in a full build (or when the model predates the column). Staging models that read raw tables incrementally keep only these
+    loads' rows.
+#}
+{% macro new_load_ids(column='last_loaded_at') -%}
+    {%- if is_incremental() and execute and has_column(this, column) -%}
+        {%- set query -%}
+            select load_id from {{ source('registry', 'loads') }}
+            where committed_at > coalesce(
+                (select max({{ column }}) from {{ this }})
+                    - interval {{ var('observation_lookback_hours') }} hour,
+                timestamptz '1970-01-01 00:00:00+00'
+            )
+            order by load_id
+        {%- endset -%}
+        {{ return(run_query(query).rows | map(attribute=0) | list) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{# A SQL list of load ids for `load_id in (...)` (never empty). #}
+{% macro load_id_list(load_ids) -%}
+    ({%- for load_id in load_ids %}'{{ load_id }}'{{ ', ' if not loop.last }}{% endfor -%}
+    {%- if load_ids | length == 0 %}null{% endif -%})
+{%- endmacro %}
+
+{# Whether `relation` has `column` (an incremental model built before the column existed has not). #}
+{% macro has_column(relation, column) -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {{ return(column in names) }}
+{%- endmacro %}

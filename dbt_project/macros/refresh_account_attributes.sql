@@ -1,0 +1,89 @@
+{#
+    Post-hook of the incremental account marts: rows keep the registry's current department and
+    the organisation's current population even though a nightly run only rewrites recent days.
+    Updates only the rows whose value differs (none on most nights).
+
+    Args:
+        relation: the model ({{ this }}).
+        per_1000: whether the model has followers_per_1000_residents (from followers).
+#}
+{% macro refresh_account_attributes(relation, per_1000=true) -%}
+update {{ relation }} as fact
+set department = current_accounts.department
+from (
+    select model_accounts.platform, model_accounts.account_id, registry.department
+    from (select distinct platform, account_id from {{ relation }}) as model_accounts
+    left join {{ ref('stg_registry__accounts') }} as registry
+        on model_accounts.platform = registry.platform
+        and model_accounts.account_id = registry.account_id
+) as current_accounts
+where fact.platform = current_accounts.platform
+    and fact.account_id = current_accounts.account_id
+    and fact.department is distinct from current_accounts.department;
+{%- if per_1000 %}
+update {{ relation }}
+set followers_per_1000_residents = followers * 1000 / nullif(
+    (select max(population) from {{ ref('stg_registry__organisation') }}), 0
+)
+where followers_per_1000_residents is distinct from followers * 1000 / nullif(
+    (select max(population) from {{ ref('stg_registry__organisation') }}), 0
+);
+{%- endif %}
+{%- endmacro %}
+
+{#
+    Post-hook of fct_audience_demographics: a newer snapshot day supersedes the account's earlier
+    ones, so their is_latest_snapshot turns false (rows an incremental run did not rewrite).
+#}
+{% macro clear_superseded_snapshots(relation) -%}
+update {{ relation }} as cell
+set is_latest_snapshot = false
+from (
+    select platform, account_id, audience_type, max(metric_date) as latest_metric_date
+    from {{ relation }}
+    group by platform, account_id, audience_type
+) as latest
+where cell.platform = latest.platform
+    and cell.account_id = latest.account_id
+    and cell.audience_type = latest.audience_type
+    and cell.is_latest_snapshot
+    and cell.metric_date < latest.latest_metric_date
+{%- endmacro %}
+
+{#
+    Post-hook of fct_post_performance: rank every post by engagements within its account and within
+    its department (1 = most, ties share a rank, no rank without engagements), and write the ranks
+    that changed. Ranks span all posts, so they cannot be computed on the rewritten rows alone.
+#}
+{% macro refresh_post_ranks(relation) -%}
+update {{ relation }} as post
+set
+    rank_in_account = ranks.rank_in_account,
+    rank_in_department = ranks.rank_in_department
+from (
+    select
+        platform,
+        object_id,
+        case
+            when engagements is not null
+                then cast(rank() over (
+                    partition by platform, account_id, engagements is null
+                    order by engagements desc
+                ) as integer)
+        end as rank_in_account,
+        case
+            when engagements is not null and department is not null
+                then cast(rank() over (
+                    partition by department, engagements is null
+                    order by engagements desc
+                ) as integer)
+        end as rank_in_department
+    from {{ relation }}
+) as ranks
+where post.platform = ranks.platform
+    and post.object_id = ranks.object_id
+    and (
+        post.rank_in_account is distinct from ranks.rank_in_account
+        or post.rank_in_department is distinct from ranks.rank_in_department
+    )
+{%- endmacro %}

@@ -1,0 +1,95 @@
+{#
+    One row per observation key that was fetched more than once (every platform, object type and
+    metric): the first value delivered against the latest one, how often it was fetched and how
+    often it changed, and when. The key: platform, account_id, object_type, object_id, source,
+    metric_name, period, metric_type, dimension, dimension_value, metric_date. Keys fetched once
+    are absent (nothing to compare).
+
+    Incremental (delete+insert on restatement_id): a run rewrites the keys a load touched after
+    the model's newest last_loaded_at.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='restatement_id',
+    on_schema_change='append_new_columns',
+    post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
+) }}
+{%- set watermark = incremental_watermark('last_loaded_at') %}
+
+with
+
+observations as (
+
+    {%- for platform in ['facebook', 'instagram', 'youtube', 'snapchat'] %}
+    select * from {{ ref('base_' ~ platform ~ '__observations') }}
+    where observation_count > 1
+    {%- if watermark is not none %}
+        and last_loaded_at > {{ watermark }}
+    {%- endif %}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+registry_accounts as (
+
+    select * from {{ ref('stg_registry__accounts') }}
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key([
+            'observations.platform', 'observations.account_id', 'observations.object_type',
+            'observations.object_id', 'observations.metric_source', 'observations.metric_name',
+            'observations.period', 'observations.metric_type', 'observations.dimension',
+            'observations.dimension_value', 'observations.metric_date',
+        ]) }} as restatement_id,
+        observations.platform,
+        observations.account_id,
+        observations.metric_date,
+        registry_accounts.department,
+        observations.object_type,
+        observations.object_id,
+        observations.metric_source,
+        observations.metric_name,
+        observations.period,
+        observations.metric_type,
+        observations.dimension,
+        observations.dimension_value,
+
+        ---------- first vs latest
+        observations.first_metric_value,
+        observations.metric_value as latest_metric_value,
+        observations.metric_value - observations.first_metric_value as absolute_change,
+        (observations.metric_value - observations.first_metric_value)
+            / nullif(abs(observations.first_metric_value), 0) as relative_change,
+        observations.observation_count,
+        observations.restatement_count,
+        observations.restatement_count > 0 as is_restated,
+
+        ---------- when
+        observations.first_observed_at,
+        observations.observed_at as latest_observed_at,
+        observations.load_id as latest_load_id,
+        cast(
+            {{ pacific_date('observations.first_observed_at') }} - observations.metric_date
+            as integer
+        ) as days_to_first_observation,
+        date_diff('second', observations.first_observed_at, observations.observed_at) / 86400
+            as days_first_to_latest,
+        observations.last_loaded_at
+
+    from observations
+    left join registry_accounts
+        on observations.platform = registry_accounts.platform
+        and observations.account_id = registry_accounts.account_id
+
+)
+
+select * from final

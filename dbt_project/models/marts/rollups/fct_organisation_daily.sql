@@ -1,0 +1,13 @@
+{#
+    One row per platform x calendar day for the whole organisation (every registered account of the
+    platform): the accounts' days from fct_account_daily added up (additive metrics only; unique
+    reach is never summed). Logic: macro account_daily_rollup.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'metric_date'],
+    on_schema_change='append_new_columns',
+) }}
+
+{{ account_daily_rollup(['platform']) }}
