@@ -103,5 +103,6 @@ def run_phase(phase: str, env: dict[str, str], work: Path, run_id: str, as_of: d
         result["sandbox_cpu_s"] = round(sandbox_info["cpu_s"]() - server_cpu, 2)  # type: ignore[index]
     result["load_avg_before"] = before
     result["load_avg_after"] = loadavg()
+    (work / f"{run_id}-{phase}.json").write_text(json.dumps(result, default=str), encoding="utf-8")
     log(f"{run_id} {phase}: {result['wall_s']:.1f} s (process {elapsed:.1f} s, peak RSS {result['peak_rss_mib']} MiB)")
     return result

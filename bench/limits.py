@@ -33,13 +33,16 @@ def arrow_insert_s(warehouse: Path, load_prefix: str) -> tuple[float, int]:
 
     src = duckdb.connect(str(warehouse), read_only=True)
     try:
-        tables = {t: src.execute(f"select * from raw.{t} where load_id like ?", [load_prefix + "%"]).fetch_arrow_table()
+        src.execute("set enable_progress_bar = false")
+        like = load_prefix.replace("'", "''") + "%"
+        tables = {t: src.sql(f"select * from raw.{t} where load_id like '{like}'").to_arrow_table()
                   for t in ("observations", "responses", "objects")}
     finally:
         src.close()
     with tempfile.TemporaryDirectory(prefix="bench-limit-") as tmp:
         con = connect(Path(tmp) / "limit.duckdb")
         try:
+            con.execute("set enable_progress_bar = false")
             for name, table in tables.items():
                 con.register(f"arrow_{name}", table)
             started = time.perf_counter()

@@ -22,6 +22,7 @@ Timings are never pass/fail; the machine is shared, so every figure carries the 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import tempfile
 import time
@@ -94,7 +95,7 @@ def warehouse_sizes(path: Path) -> dict[str, Any]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         body = con.execute("select sum(strlen(body::varchar)) from raw.responses").fetchone()[0] or 0
-        rows = dict(con.execute("select table_schema || '.' || table_name, estimated_size from duckdb_tables() "
+        rows = dict(con.execute("select schema_name || '.' || table_name, estimated_size from duckdb_tables() "
                                 "where schema_name in ('raw', 'marts')").fetchall())
     finally:
         con.close()
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         H.log(f"work folder {work}")
         try:
             res = demo_section(work, args.latency_ms, with_peer=not args.no_peer)
+            (work / "raw-results.json").write_text(json.dumps(res, default=str, indent=1), encoding="utf-8")
             params = {"registry": DEMO, "latency_ms": args.latency_ms, "as_of": H.AS_OF.isoformat(),
                       "sandbox": "bench.sandbox_host --headroom (own process)", "work": str(work)}
             write_results("backfill", backfill_figures(res), params)

@@ -68,7 +68,9 @@ def airflow(
 def init_airflow(env: dict[str, str]) -> None:
     """Migrate the metadata DB (needed by dag.test) and create the writer pool; idempotent."""
     airflow(env, "db", "migrate", quiet=True)
-    airflow(env, "pools", "set", "duckdb_writer", "1", "single DuckDB writer", quiet=True)
+    # Every pool the DAGs use (the single writer, per-platform fetch pools): a real scheduler never
+    # runs a task whose pool is missing, and says nothing.
+    airflow(env, "pools", "import", str(REPO / "dags" / "dag_support" / "pools.json"), quiet=True)
 
 
 @contextmanager

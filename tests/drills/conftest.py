@@ -36,9 +36,10 @@ def drill_dir() -> Path:
     return DRILL_DIR
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def drill_log(drill_dir) -> Path:
-    """All log records of the drills (what the CLI would log at its INFO level) in one file."""
+    """All log records of the drills (what the CLI would log at its INFO level) in one file; only
+    while the drills run (package scope), so the rest of `make test` logs as before."""
     handler = logging.FileHandler(DRILL_LOG, encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

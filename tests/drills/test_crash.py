@@ -109,7 +109,7 @@ def test_kill_loader_inside_its_transaction(loader_states):
 
 @pytest.mark.drills_long
 def test_kill_loader_at_any_moment_is_all_or_nothing(loader_states):
-    """kill -9 at spread moments of a load's life (import, parse, gate, transaction, commit)."""
+    """kill -9 at spread moments of a load process's life (import, parse, gate, transaction, commit)."""
     root, pre_home, ref_home, nightly = loader_states
     pre_state = _raw_state(pre_home / "warehouse.duckdb")
     ref_state = _raw_state(ref_home / "warehouse.duckdb")
@@ -120,7 +120,7 @@ def test_kill_loader_at_any_moment_is_all_or_nothing(loader_states):
     spawn("load", RUN_ID, "facebook", env=_env(home, nightly.registry)).wait(timeout=300)
     lifetime = time.monotonic() - started
     assert _raw_state(home / "warehouse.duckdb") == ref_state
-    for i, delay in enumerate(f * lifetime for f in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)):
+    for i, delay in enumerate(f * lifetime for f in (0.4, 0.7, 0.9, 0.99)):
         home = _home_with_landing(root, f"sweep{i}", nightly.home, pre_home / "warehouse.duckdb")
         child = spawn("load", RUN_ID, "facebook", env=_env(home, nightly.registry))
         time.sleep(delay)

@@ -35,7 +35,7 @@ def airflow_db():
     """`dag.test()` needs a migrated metadata DB (STACK_NOTES.md §1.8) and the writer pool."""
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", "duckdb_writer", "1", "single DuckDB writer"],
+    subprocess.run([airflow, "pools", "import", str(REPO / "dags" / "dag_support" / "pools.json")],
                    check=True, capture_output=True)
 
 

@@ -175,7 +175,7 @@ follower_flows as (
 
 ),
 
-youtube_anchor_snapshots as (
+youtube_first_snapshots as (
 
     select
         platform,
@@ -185,6 +185,28 @@ youtube_anchor_snapshots as (
     from youtube_snapshots
     where subscriber_count_rounded is not null
     qualify row_number() over (partition by platform, account_id order by metric_date) = 1
+
+),
+
+youtube_anchor_snapshots as (
+
+    {# Analytics lags the snapshot by 2-4 days, so the anchor would sit beyond the last known flow
+       and no day could be reconstructed. The rounded count is an estimate anyway: pin it to the
+       last day with flows on or before the snapshot (error <= the few days' net in between, far
+       below the rounding step). #}
+    select
+        youtube_first_snapshots.platform,
+        youtube_first_snapshots.account_id,
+        coalesce(max(youtube_daily.metric_date), youtube_first_snapshots.metric_date) as metric_date,
+        youtube_first_snapshots.subscriber_count_rounded
+    from youtube_first_snapshots
+    left join youtube_daily
+        on youtube_daily.platform = youtube_first_snapshots.platform
+        and youtube_daily.account_id = youtube_first_snapshots.account_id
+        and youtube_daily.metric_date <= youtube_first_snapshots.metric_date
+        and youtube_daily.subscribers_gained is not null
+        and youtube_daily.subscribers_lost is not null
+    group by 1, 2, youtube_first_snapshots.metric_date, 4
 
 ),
 

@@ -5,7 +5,10 @@
     totals (stock/snapshots) and measured flows disagree: a restatement, a missed day, or a
     platform definition change. Tolerance: var continuity_tolerance (default 0).
     Failing rows: one per account and day that does not reconcile.
+    Like the grain tests, it checks the days rewritten in the last var data_test_recent_days days
+    (by loaded_through_at; every day after a full build); days no run rewrote were checked before.
 #}
+{%- set recent_days = var('data_test_recent_days', none) %}
 
 with
 
@@ -33,6 +36,11 @@ compared as (
     where current_day.net_followers_7d is not null
         and current_day.followers is not null
         and week_earlier.followers is not null
+        {%- if recent_days is not none %}
+        and current_day.loaded_through_at >= (
+            select max(loaded_through_at) from follower_growth
+        ) - interval {{ recent_days }} day
+        {%- endif %}
 
 )
 
