@@ -37,6 +37,12 @@ bench-scale: $(STAMP) ## benchmarks at 5,000 accounts (opt-in: ~40 min, needs ~1
 
 .PHONY: bench bench-scale
 
+drills: $(STAMP) ## reliability and security drills, fast tier
+	$(BIN)/python -m pytest tests/drills -q -m "not drills_long"
+
+audit: $(STAMP) ## pip-audit of requirements.lock in a /tmp virtualenv (needs the vulnerability DB online)
+	SOCIALPULSE_PIP_AUDIT=1 $(BIN)/python -m pytest tests/drills/test_dependency_audit.py -q -rs
+
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check ingestion sandbox dags tests bench
 
@@ -48,4 +54,4 @@ lock: ## re-resolve and rewrite requirements.lock (deliberate upgrades only)
 clean: ## remove generated data (keeps .venv)
 	rm -rf data dbt_project/target dbt_project/logs
 
-.PHONY: help venv demo test report lint lock clean
+.PHONY: help venv demo test report drills audit lint lock clean

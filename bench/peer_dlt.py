@@ -95,12 +95,23 @@ def main() -> int:
         "wall_s": round(sum(stages.values()), 3), "import_s": round(import_s, 3),
         "http_requests": calls["n"], "rows_by_table": rows,
         "rows": sum(v for k, v in rows.items() if not k.startswith("_dlt")),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": _vmhwm_mib(),
+        "cpu_s": round(sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                           for f in ("ru_utime", "ru_stime")), 2),
         "children_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "duckdb_bytes": Path(spec["duckdb"]).stat().st_size,
         "dlt_version": dlt.__version__,
     }), flush=True)
     return 0
+
+
+def _vmhwm_mib() -> float:
+    """Peak RSS of this process (VmHWM: ru_maxrss can carry the parent's peak across exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def _child_config(child: dict[str, Any], cutoff: str) -> dict[str, Any]:

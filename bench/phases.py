@@ -29,6 +29,13 @@ T0 = time.perf_counter()
 
 
 def _rss_mib(who: int) -> float:
+    """Peak RSS. For this process VmHWM (ru_maxrss would include the parent's peak: on Linux an exec
+    after vfork keeps the old address space's high-water mark); for children, ru_maxrss."""
+    if who == resource.RUSAGE_SELF:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
