@@ -3,7 +3,7 @@
 - `GraphExecutor` packs Graph API calls into batch requests (up to 50 sub-requests per POST,
   grouped by token) and sends several batches concurrently. Each sub-request succeeds or fails on
   its own, so one account's error never affects another account in the same batch.
-- `YouTubeExecutor` sends plain authorised GETs concurrently (Google has no equivalent batching
+- `BearerExecutor` sends plain authorised GETs concurrently (YouTube, Snapchat: no equivalent batching
   for these APIs).
 Both return one outcome per spec: an `ApiResponse` or a classified `ApiError`.
 """

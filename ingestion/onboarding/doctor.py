@@ -484,7 +484,7 @@ def check_meta_accounts(report: DoctorReport, settings: Settings, groups: list[T
 def check_youtube_accounts(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
                            lines: dict[tuple[str, str], int], now: datetime) -> None:
     """Data API `channels.list` (50 ids per call) for existence; one Analytics call per channel for ownership."""
-    from ingestion.executors import YouTubeExecutor
+    from ingestion.executors import BearerExecutor
     from ingestion.http import classify_google_error
     from ingestion.platforms import RequestSpec
 
@@ -528,7 +528,7 @@ def check_youtube_accounts(report: DoctorReport, settings: Settings, groups: lis
         specs = [(RequestSpec("youtube", a.id, "analytics", "reports", {
             "ids": f"channel=={a.id}", "startDate": day, "endDate": day, "metrics": "views"},
             base="youtube_analytics"), group.token) for a in reachable]
-        for account, outcome in zip(reachable, YouTubeExecutor(settings, client).execute(specs), strict=True):
+        for account, outcome in zip(reachable, BearerExecutor(settings, client).execute(specs), strict=True):
             report.count("account")
             if isinstance(outcome, ApiError):
                 if outcome.error_class in (ErrorClass.PERMISSION, ErrorClass.AUTH):
