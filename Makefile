@@ -29,10 +29,10 @@ test: $(STAMP) ## run the whole test suite
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
 	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
 
-bench: $(STAMP) ## benchmarks: nightly, backfill, dlt peer, limits, pacing (~10-15 min; bench/README.md)
+bench: $(STAMP) ## benchmarks: nightly, backfill, dlt peer, limits, pacing (~7-10 min; bench/README.md)
 	$(BIN)/python -m bench.run_all
 
-bench-scale: $(STAMP) ## benchmarks at 5,000 accounts (opt-in: ~40 min, needs ~16 GB RAM)
+bench-scale: $(STAMP) ## benchmarks at 5,000 accounts (opt-in: ~10-20 min, ~12 GiB RAM peak)
 	$(BIN)/python -m bench.run_all --only scale
 
 .PHONY: bench bench-scale

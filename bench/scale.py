@@ -1,4 +1,4 @@
-"""Scale: 5,000 accounts (~30 municipalities), `make bench-scale` (opt-in: ~30-45 min on 2 cores).
+"""Scale: 5,000 accounts (~30 municipalities), `make bench-scale` (opt-in: ~10-20 min on 2 cores, ~12 GiB RAM).
 
 Two parts, because fetching two years for 5,000 accounts over HTTP (~5.6 M API calls at the
 demo's 1,100 calls per account) does not fit any reasonable budget here:
@@ -47,7 +47,13 @@ def http_nightly(work: Path, latency_ms: float) -> dict[str, Any]:
         for phase in ("plan-nightly", "fetch", "load"):
             out[phase] = H.run_phase(phase, env, work, "scale-nightly", H.AS_OF, sandbox_info=sb)
     out["sandbox_peak_rss_mib"] = sb.get("peak_rss_mib")
-    out["warehouse_mib"] = (work / "home" / "warehouse.duckdb").stat().st_size / 2**20
+    warehouse = work / "home" / "warehouse.duckdb"
+    out["warehouse_mib"] = warehouse.stat().st_size / 2**20
+    from bench.limits import arrow_insert_s
+
+    out["load_limit_s"], _ = arrow_insert_s(warehouse, "scale-nightly/")
+    f = out["fetch"]
+    out["fetch_limit_s"] = f["round_trips"] * latency_ms / 1000 / f["concurrency"]
     return out
 
 
@@ -109,7 +115,14 @@ def main(latency_ms: float = 50.0, keep: bool = False, skip_http: bool = False, 
                        parse_s=ld.get("parse_s"), frame_s=ld.get("frame_s"), gate_s=ld.get("gate_s"),
                        commit_s=ld.get("commit_s"), peak_rss_mib=ld["peak_rss_mib"], **_la(ld)),
                 figure("scale.nightly.round_trips_per_account", f["round_trips"] / f["accounts"], "HTTP requests"),
+                figure("scale.limits.fetch", n["fetch_limit_s"], "s", ours_s=f["wall_s"],
+                       ratio_ours_over_limit=round(f["wall_s"] / n["fetch_limit_s"], 2),
+                       how=f"{f['round_trips']} round trips x {latency_ms:g} ms / {f['concurrency']}"),
+                figure("scale.limits.load", n["load_limit_s"], "s", ours_s=ld["wall_s"],
+                       ratio_ours_over_limit=round(ld["wall_s"] / n["load_limit_s"], 2),
+                       how="DuckDB insert from Arrow of the same rows"),
                 figure("scale.nightly.peak_rss.load", ld["peak_rss_mib"], "MiB"),
+                figure("scale.nightly.peak_rss.sandbox", n.get("sandbox_peak_rss_mib") or 0.0, "MiB"),
                 figure("scale.nightly.one_night_warehouse", n["warehouse_mib"], "MiB",
                        note="fresh warehouse after one 5,000-account nightly load"),
             ]
