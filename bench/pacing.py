@@ -59,8 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args(argv)
+    import shutil
+
     work = Path(tempfile.mkdtemp(prefix="bench-pacing-"))
-    figs = run(work, args.latency_ms, args.accounts, args.days)
+    try:
+        figs = run(work, args.latency_ms, args.accounts, args.days)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     write_results("pacing", figs, {"accounts": args.accounts, "days": args.days, "latency_ms": args.latency_ms})
     return 0
 
