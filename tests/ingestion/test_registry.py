@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ingestion.registry import RegistryError, load_registry
 
@@ -76,3 +77,55 @@ def test_link_to_unregistered_account_is_rejected(tmp_path):
 """)
     with pytest.raises(RegistryError, match="linked account instagram:17841400000000099 is not registered"):
         load_registry(path)
+
+
+def _count_parses(monkeypatch, loader_cls) -> list[int]:
+    """Count documents composed by a PyYAML loader class (a spy on the library, not on our code)."""
+    calls = [0]
+    original = loader_cls.get_single_node
+
+    def counted(self):
+        calls[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(loader_cls, "get_single_node", counted)
+    return calls
+
+
+def test_registry_is_parsed_once_with_libyaml(monkeypatch):
+    c_calls = _count_parses(monkeypatch, yaml.CSafeLoader)
+    py_calls = _count_parses(monkeypatch, yaml.SafeLoader)
+    py_compose = [0]
+    original_compose = yaml.composer.Composer.compose_node
+
+    def compose_node(self, parent, index):
+        py_compose[0] += 1
+        return original_compose(self, parent, index)
+
+    monkeypatch.setattr(yaml.composer.Composer, "compose_node", compose_node)
+    registry = load_registry(REPO / "config" / "accounts.yml")
+    assert len(registry.accounts) > 100
+    assert c_calls == [1] and py_calls == [0] and py_compose == [0]
+
+
+def test_line_numbers_without_libyaml(tmp_path, monkeypatch):
+    # PyYAML without its C extension: the pure-Python loader, same line-precise messages.
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    py_calls = _count_parses(monkeypatch, yaml.SafeLoader)
+    path = _write(tmp_path, """  - {platform: facebook, id: "100000000000001", name: A, department: X}
+  - {platform: myspace, id: "1", name: B, department: Y}
+  - {platform: facebook, id: "100000000000001", name: C, department: Z}
+""")
+    with pytest.raises(RegistryError) as err:
+        load_registry(path)
+    assert "line 6: accounts.1.platform" in str(err.value)
+    assert py_calls == [1]
+    broken = _write(tmp_path, "  - {platform: facebook, id: [unclosed\n")
+    with pytest.raises(RegistryError, match=r"line \d+: not valid YAML"):
+        load_registry(broken)
+
+
+def test_libyaml_and_pure_loader_agree_on_the_demo_registry(monkeypatch):
+    fast = load_registry(REPO / "config" / "accounts.yml")
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert load_registry(REPO / "config" / "accounts.yml") == fast
