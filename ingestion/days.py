@@ -49,6 +49,24 @@ def pacific_today(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(PACIFIC).date()
 
 
+# The time zone whose calendar a platform's days follow: Meta (end_time) and YouTube (Analytics
+# `day`, quota reset) count Pacific days; Snapchat's stats take UTC day stamps (platforms/snapchat.py).
+PLATFORM_TIMEZONES: dict[str, ZoneInfo] = {
+    "facebook": PACIFIC, "instagram": PACIFIC, "youtube": PACIFIC, "snapchat": ZoneInfo("UTC"),
+}
+
+
+def platform_today(platform: str, now: datetime | None = None) -> date:
+    """Today's date on `platform`'s calendar (Pacific unless the platform says otherwise).
+
+    `now` (an aware datetime) is the injectable clock; default: the machine's clock, in UTC, so the
+    machine's own time zone never decides the day.
+    """
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return (now or datetime.now(UTC)).astimezone(PLATFORM_TIMEZONES.get(platform, PACIFIC)).date()
+
+
 def days(start: date, end: date) -> list[date]:
     """Every date from start to end inclusive."""
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -39,6 +39,8 @@ class RunReport:
     """Outcome of a whole run, printed by the CLI and kept in XCom by Airflow."""
 
     run_id: str
+    # The run's logical day (last platform day it covers): the mart gate's reference day.
+    as_of: date | None = None
     fetches: list[dict[str, Any]] = field(default_factory=list)
     loads: list[dict[str, Any]] = field(default_factory=list)
     dbt_models: int = 0
@@ -67,8 +69,9 @@ def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str, as
                    progress=None) -> RunReport:
     """Fetch every plan (chunked per platform) and load each platform's batch."""
     registry = load_registry(settings.accounts)
-    report = RunReport(run_id=run_id)
-    ctx = fetch_context(settings, as_of or max((p.until for p in plans), default=default_as_of()))
+    as_of = as_of or max((p.until for p in plans), default=default_as_of())
+    report = RunReport(run_id=run_id, as_of=as_of)
+    ctx = fetch_context(settings, as_of)
     for index, chunk in enumerate(fetch.chunk_plans(plans, CHUNK_SIZE)):
         result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk, ctx)
         report.fetches.append(result.to_dict())
@@ -79,29 +82,35 @@ def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str, as
     return report
 
 
-def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | None = None) -> RunReport:
-    """The whole nightly chain without Airflow: plan, fetch, load, dbt build, publish."""
+def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | None = None,
+                now: datetime | None = None) -> RunReport:
+    """The whole nightly chain without Airflow: plan, fetch, load, dbt build, publish.
+
+    `now` is the clock (default: the real one): it decides the default `as_of` and the history horizon.
+    """
     registry = load_registry(settings.accounts)
-    as_of = as_of or default_as_of()
-    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms)
+    as_of = as_of or default_as_of(now)
+    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms, now)
     report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of)
     transform_and_publish(settings, report)
     return report
 
 
-def run_ingest(settings: Settings, as_of: date | None = None, progress=None) -> RunReport:
+def run_ingest(settings: Settings, as_of: date | None = None, progress=None, now: datetime | None = None) -> RunReport:
     """Fetch and load the nightly window without transforming (for debugging and drills)."""
     registry = load_registry(settings.accounts)
-    as_of = as_of or default_as_of()
-    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms)
+    as_of = as_of or default_as_of(now)
+    plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms, now)
     return fetch_and_load(settings, plans, new_run_id("ingest"), as_of, progress)
 
 
 def plan_backfill(settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
-                  accounts: tuple[str, ...] | None = None, force: bool = False) -> list[AccountPlan]:
-    """Plans for a backfill: clipped to the 2-year horizon, minus what the ledger already holds."""
+                  accounts: tuple[str, ...] | None = None, force: bool = False,
+                  now: datetime | None = None) -> list[AccountPlan]:
+    """Plans for a backfill: clipped to the 2-year horizon (platform days, `now` the clock), minus
+    what the ledger already holds."""
     registry = load_registry(settings.accounts)
-    plans = plan_window(registry, since, until, platforms or settings.platforms)
+    plans = plan_window(registry, since, until, platforms or settings.platforms, now)
     if accounts:
         plans = [p for p in plans if p.account_id in accounts]
     if not force:
@@ -112,22 +121,31 @@ def plan_backfill(settings: Settings, since: date, until: date, platforms: tuple
 def run_backfill(
     settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
     accounts: tuple[str, ...] | None = None, force: bool = False, transform: bool = True, progress=None,
+    now: datetime | None = None,
 ) -> RunReport:
-    """Backfill a date range (windows split to each endpoint's limits), then transform once."""
-    plans = plan_backfill(settings, since, until, platforms, accounts, force)
-    report = fetch_and_load(settings, plans, new_run_id("backfill"), default_as_of(), progress)
+    """Backfill a date range (windows split to each endpoint's limits), then transform once.
+
+    The run's logical day is the last complete platform day at `now` (default: the real clock).
+    """
+    plans = plan_backfill(settings, since, until, platforms, accounts, force, now)
+    report = fetch_and_load(settings, plans, new_run_id("backfill"), default_as_of(now), progress)
     if transform and plans:
         transform_and_publish(settings, report)
     return report
 
 
-def transform_and_publish(settings: Settings, report: RunReport) -> None:
-    """dbt build, then the mart gate (a hard failure keeps the previous BI copy), then publish."""
+def transform_and_publish(settings: Settings, report: RunReport, as_of: date | None = None) -> None:
+    """dbt build, then the mart gate (a hard failure keeps the previous BI copy), then publish.
+
+    The gate's reference day (freshness, active accounts) is the run's logical day -- `as_of`, else
+    the report's -- never the wall clock, so a backfill or a re-run of an old day judges the marts
+    as of that day. Only a report without a day falls back to yesterday (Pacific).
+    """
     from ingestion import mart_gate
 
     result = transform.build(settings)
     report.dbt_models = len(result.models)
-    mart_gate.run(settings, report.run_id)
+    mart_gate.run(settings, report.run_id, as_of=as_of or report.as_of or default_as_of())
     report.published = publish.publish(settings, run_id=report.run_id).__dict__
     try:
         from ingestion import report as nightly_report

@@ -7,8 +7,9 @@ observations are append-only and staging takes the latest, so re-reading is safe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from ingestion.days import platform_today
 from ingestion.registry import Registry
 
 # Platforms with a fetch implementation today; the others are skipped by the planner.
@@ -51,17 +52,31 @@ class AccountPlan:
         )
 
 
+def horizon_start(platform: str, now: datetime | None = None) -> date:
+    """The oldest day still requested on `platform`: HISTORY_HORIZON_DAYS before the platform's today.
+
+    The platform's calendar (Pacific for Meta and YouTube) decides, not the machine's: at 08:00 in
+    Stockholm it is still yesterday in California. `now` is the injectable clock.
+    """
+    return platform_today(platform, now) - timedelta(days=HISTORY_HORIZON_DAYS)
+
+
 def plan_window(
-    registry: Registry, since: date, until: date, platforms: tuple[str, ...] | None = None
+    registry: Registry, since: date, until: date, platforms: tuple[str, ...] | None = None,
+    now: datetime | None = None,
 ) -> list[AccountPlan]:
-    """Plans for every active, supported account over [since, until], clipped to active dates."""
+    """Plans for every active, supported account over [since, until], clipped to active dates and to
+    the platform's history horizon (`now`: the clock, default the real one)."""
     wanted = platforms or SUPPORTED_PLATFORMS
-    since = max(since, date.today() - timedelta(days=HISTORY_HORIZON_DAYS))
+    horizons: dict[str, date] = {}
     plans = []
     for account in registry.accounts:
         if account.platform not in SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS or account.platform not in wanted:
             continue
-        start = max(since, account.active_from) if account.active_from else since
+        if account.platform not in horizons:
+            horizons[account.platform] = horizon_start(account.platform, now)
+        start = max(since, horizons[account.platform])
+        start = max(start, account.active_from) if account.active_from else start
         end = min(until, account.active_until) if account.active_until else until
         if start > end:
             continue
@@ -75,13 +90,13 @@ MIN_LOOKBACK_DAYS: dict[str, int] = {"youtube": 7}
 
 
 def plan_nightly(registry: Registry, as_of: date, lookback_days: int,
-                 platforms: tuple[str, ...] = SUPPORTED_PLATFORMS) -> list[AccountPlan]:
+                 platforms: tuple[str, ...] = SUPPORTED_PLATFORMS, now: datetime | None = None) -> list[AccountPlan]:
     """The nightly plan: the `lookback_days` platform days ending with `as_of` (longer where a
     platform's data arrives late)."""
     plans = []
     for platform in platforms:
         days = max(lookback_days, MIN_LOOKBACK_DAYS.get(platform, 1))
-        plans += plan_window(registry, as_of - timedelta(days=days - 1), as_of, (platform,))
+        plans += plan_window(registry, as_of - timedelta(days=days - 1), as_of, (platform,), now)
     return plans
 
 
