@@ -118,6 +118,7 @@ class GraphExecutor:
             return ApiResponse(url=f"{self.url}{spec.path}", params=redact_params(spec.params), http_status=200,
                                fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body)
         error = classify_meta_error(int(code or 500), body)
+        error.args = (redact(str(error), self.client.secrets),)  # a sub-answer may echo the bare token
         if error.error_class is ErrorClass.THROTTLED:
             error.retry_after_s = regain_seconds_from_buc(usage.get("x-business-use-case-usage"))
         return error

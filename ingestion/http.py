@@ -359,6 +359,7 @@ class HttpClient:
             raise ApiError(cls, f"HTTP {resp.status_code}: response is not JSON", http_status=resp.status_code,
                            retry_after_s=_regain_seconds(resp.headers))
         error = classify(resp.status_code, body)
+        error.args = (redact(str(error), self.secrets),)  # a server may echo the bare token in its message
         if error.error_class is ErrorClass.THROTTLED:
             error.retry_after_s = _regain_seconds(resp.headers)
         raise error

@@ -238,7 +238,7 @@ def test_any_batch_sub_answer_is_a_response_or_a_classified_error(sub):
     from ingestion.platforms import RequestSpec
     from ingestion.settings import Settings
 
-    executor = GraphExecutor(Settings(), client=None)  # type: ignore[arg-type]
+    executor = GraphExecutor(Settings(), client=HttpClient(secrets=(SECRET,)))
     spec = RequestSpec("facebook", "100000000000001", "insights", "100000000000001/insights", {"metric": "x"})
     batch = ApiResponse(url="u", params={}, http_status=200, fetched_at=datetime.now(UTC), usage_headers={}, body=[])
     outcome = executor._sub_outcome(spec, sub, batch)
@@ -247,3 +247,43 @@ def test_any_batch_sub_answer_is_a_response_or_a_classified_error(sub):
         assert isinstance(outcome.error_class, ErrorClass)
         retry = outcome.retry_after_s
         assert retry is None or (retry >= 0 and retry == retry and retry != float("inf"))
+
+
+@pytest.mark.parametrize("classify", [classify_meta_error, classify_google_error], ids=["graph", "google"])
+@pytest.mark.parametrize("status", [500, 401, 400])
+def test_an_error_body_that_echoes_the_token_is_redacted(hostile, classify, status):
+    """Some gateways echo the credential back in the error message, bare (not as `access_token=`):
+    the classified error (what is logged, reported and stored) must not carry it."""
+    url, handler = hostile
+    message = f"Invalid OAuth access token {SECRET} (token={SECRET}, Authorization: Bearer {SECRET})"
+    body = json.dumps({"error": {"message": message, "code": status, "type": "OAuthException",
+                                 "errors": [{"reason": "authError", "message": message}]}}).encode()
+    handler.plan = {"mode": "random", "status": status, "headers": [("Content-Type", "application/json")],
+                    "body": body}
+    client = HttpClient(timeout_s=2, max_retries=0, secrets=(SECRET,))
+    try:
+        with pytest.raises(ApiError) as caught:
+            _send(url, client, classify=classify)
+    finally:
+        client.close()
+    error = caught.value
+    assert error.http_status == status
+    assert SECRET not in str(error) and SECRET not in json.dumps(error.summary()), str(error)
+    assert "Invalid OAuth access token ***" in str(error)
+
+
+@pytest.mark.parametrize("code", [400, 401, 500])
+def test_a_batch_sub_answer_that_echoes_the_token_is_redacted(code):
+    from datetime import UTC, datetime
+
+    from ingestion.executors import GraphExecutor
+    from ingestion.platforms import RequestSpec
+    from ingestion.settings import Settings
+
+    executor = GraphExecutor(Settings(), client=HttpClient(secrets=(SECRET,)))
+    spec = RequestSpec("facebook", "100000000000001", "insights", "100000000000001/insights", {"metric": "x"})
+    batch = ApiResponse(url="u", params={}, http_status=200, fetched_at=datetime.now(UTC), usage_headers={}, body=[])
+    body = json.dumps({"error": {"message": f"Malformed access token {SECRET}", "code": 190, "type": "OAuthException"}})
+    outcome = executor._sub_outcome(spec, {"code": code, "headers": [], "body": body}, batch)
+    assert isinstance(outcome, ApiError) and outcome.error_class is ErrorClass.AUTH
+    assert SECRET not in str(outcome) and "Malformed access token ***" in str(outcome)

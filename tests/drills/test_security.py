@@ -20,6 +20,7 @@ import yaml
 
 from ingestion.executors import appsecret_proof
 from sandbox import data as D
+from tests.drills import secret_scan
 from tests.drills.harness import (
     AS_OF,
     DRILL_APP_SECRET,
@@ -33,51 +34,10 @@ from tests.drills.harness import (
 )
 
 SECRETS = (DRILL_TOKEN, DRILL_APP_SECRET, appsecret_proof(DRILL_TOKEN, DRILL_APP_SECRET))
-BINARY_SQL = (".duckdb", ".parquet")
-
-
-def _sql_hits(path: Path, secrets: tuple[str, ...]) -> list[str]:
-    """Tables (or the Parquet file) in which any secret occurs in any column cast to text."""
-    con = duckdb.connect()
-    hits = []
-    try:
-        if path.suffix == ".parquet":
-            relations = [("parquet", f"read_parquet('{path}')")]
-        else:
-            con.execute(f"attach '{path}' as scan (read_only)")
-            relations = [(f"{s}.{t}", f'scan."{s}"."{t}"') for s, t in con.execute(
-                "select schema_name, table_name from duckdb_tables() where database_name = 'scan'").fetchall()]
-        for name, relation in relations:
-            columns = [r[0] for r in con.execute(f"select * from {relation} limit 0").description]
-            if not columns:
-                continue
-            text = "concat_ws('|', " + ", ".join(f'cast("{c}" as varchar)' for c in columns) + ")"
-            for secret in secrets:
-                if con.execute(f"select count(*) from {relation} where contains({text}, ?)", [secret]).fetchone()[0]:
-                    hits.append(f"{path}:{name}")
-    finally:
-        con.close()
-    return hits
 
 
 def scan_for_secrets(root: Path, secrets: tuple[str, ...] = SECRETS) -> tuple[list[str], int, int]:
-    """(hits, files scanned, tables scanned) under `root`: raw bytes of every file, SQL for DuckDB/Parquet."""
-    hits, files, tables = [], 0, 0
-    needles = [s.encode() for s in secrets]
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
-        files += 1
-        data = path.read_bytes()
-        hits += [f"{path}: bytes" for n in needles if n in data]
-        if path.suffix in BINARY_SQL and not path.name.startswith("."):
-            try:
-                found = _sql_hits(path, secrets)
-            except duckdb.Error as exc:  # a file another test holds open, or not a database
-                if path.suffix == ".parquet" or "lock" not in str(exc).lower():
-                    raise
-                continue
-            tables += 1
-            hits += found
-    return hits, files, tables
+    return secret_scan.scan_for_secrets(root, secrets)
 
 
 def test_the_scanner_finds_a_planted_secret(tmp_path):
