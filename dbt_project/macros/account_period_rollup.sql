@@ -16,8 +16,10 @@
 
     Incremental (delete+insert on platform, account_id, period start): per account, a run rewrites
     the periods from the one holding the earliest fct_account_daily day recomputed after the
-    model's watermark (loaded_through_at); it reads the year (53 weeks / 13 months) before them
-    for the previous-period and previous-year columns.
+    model's watermark (loaded_through_at). The previous-period and previous-year values of the
+    rewritten periods come from the periods already held in the model (their daily rows did not
+    change, or they would be rewritten too), so a run reads only the days of the rewritten
+    periods (and the day before them), not the year before.
 #}
 {% macro account_period_rollup(grain) -%}
 {%- if grain == 'week' -%}
@@ -57,7 +59,7 @@ rebuild_plan as (
 
 ),
 
-{# The days of the rewritten periods, of the year before them, and the day before that. #}
+{# The days of the rewritten periods and the day before them (a full build: every day). #}
 account_daily as (
 
     select
@@ -67,8 +69,7 @@ account_daily as (
     inner join rebuild_plan
         on account_daily_all.platform = rebuild_plan.platform
         and account_daily_all.account_id = rebuild_plan.account_id
-        and account_daily_all.metric_date
-            >= cast(rebuild_plan.output_from - {{ history }} as date) - 1
+        and account_daily_all.metric_date >= rebuild_plan.output_from - 1
 
 ),
 
@@ -158,6 +159,34 @@ rated as (
 
 ),
 
+{# What the previous period / previous year columns compare with: the periods just computed
+   and, in an incremental run, the year of periods the model already holds before them. #}
+comparable as (
+
+    select
+        platform, account_id, {{ start_col }},
+        {%- if grain == 'week' %} iso_year, iso_week,{%- endif %}
+        {{ compared | join(', ') }}
+    from rated
+    where {{ start_col }} >= output_from
+    {%- if watermark is not none %}
+    union all
+    select
+        held.platform, held.account_id, held.{{ start_col }},
+        {%- if grain == 'week' %} held.iso_year, held.iso_week,{%- endif %}
+        {%- for metric in compared %}
+        held.{{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as held
+    inner join rebuild_plan
+        on held.platform = rebuild_plan.platform
+        and held.account_id = rebuild_plan.account_id
+        and held.{{ start_col }} < rebuild_plan.output_from
+        and held.{{ start_col }} >= cast(rebuild_plan.output_from - {{ history }} as date)
+    {%- endif %}
+
+),
+
 compared as (
 
     select
@@ -167,7 +196,7 @@ compared as (
         previous_year.{{ metric }} as {{ metric }}_previous_year{{ ',' if not loop.last }}
         {%- endfor %}
     from rated as current_period
-    left join rated as previous_period
+    left join comparable as previous_period
         on current_period.platform = previous_period.platform
         and current_period.account_id = previous_period.account_id
         {%- if grain == 'week' %}
@@ -175,7 +204,7 @@ compared as (
         {%- else %}
         and current_period.{{ start_col }} - interval 1 month = previous_period.{{ start_col }}
         {%- endif %}
-    left join rated as previous_year
+    left join comparable as previous_year
         on current_period.platform = previous_year.platform
         and current_period.account_id = previous_year.account_id
         {%- if grain == 'week' %}

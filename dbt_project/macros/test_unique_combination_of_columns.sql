@@ -5,28 +5,31 @@
 
     recent_column (optional): the model's load watermark column (last_loaded_at,
     loaded_through_at) or a date. Then only keys with a row whose recent_column lies within var
-    data_test_recent_days days of the newest value are checked, with all their rows (old ones
-    included). For incremental models that is sound: rows no run rewrote cannot have become
-    duplicates since the check that already passed over them, and a full build stamps every row
-    as recent. So the nightly cost follows the rows rewritten, not the history. Set the var to
-    null (`--vars '{data_test_recent_days: null}'`) to check everything.
+    data_test_recent_days days of the newest load (of the newest value, for a date) are checked,
+    with all their rows (old ones included). For incremental models that is sound: rows no run
+    rewrote cannot have become duplicates since the check that already passed over them, and a
+    full build stamps every row as recent. The bound and the recent keys' date range are computed
+    first and inlined (macros/data_test_recent.sql), so the check reads the recent slice of the
+    model, not all of it: the nightly cost follows the rows rewritten, not the history. Set the
+    var to null (`--vars '{data_test_recent_days: null}'`) to check everything.
 #}
 {% test unique_combination_of_columns(model, combination_of_columns, recent_column=none) %}
-{%- set recent_days = var('data_test_recent_days', none) %}
+{%- set threshold = recent_threshold(model, recent_column) %}
+{%- set key = combination_of_columns | join(', ') %}
 
 with
 
 checked as (
 
     select * from {{ model }}
-    {%- if recent_column is not none and recent_days is not none %}
+    {%- if threshold is not none %}
     semi join (
-        select distinct {{ combination_of_columns | join(', ') }}
+        select distinct {{ key }}
         from {{ model }}
-        where {{ recent_column }} >= (select max({{ recent_column }}) from {{ model }})
-            - interval {{ recent_days }} day
+        where {{ recent_column }} >= {{ threshold }}
     ) as recent_keys
-        using ({{ combination_of_columns | join(', ') }})
+        using ({{ key }})
+    where {{ recent_key_bounds(model, combination_of_columns, recent_column, threshold) }}
     {%- endif %}
 
 )
@@ -35,7 +38,7 @@ select
     {{ combination_of_columns | join(',\n    ') }},
     count(*) as n_rows
 from checked
-group by {{ combination_of_columns | join(', ') }}
+group by {{ key }}
 having count(*) > 1
 
 {% endtest %}

@@ -55,7 +55,8 @@ def run_dbt_build(
     warehouse: Path, work_dir: Path, select: list[str] | None = None, command_name: str = "build"
 ) -> tuple[subprocess.CompletedProcess, float]:
     """`dbt build` the project (or `select`) against `warehouse`; target/ and logs/ go to `work_dir`."""
-    env = {**os.environ, "SOCIALPULSE_WAREHOUSE": str(warehouse)}
+    # Unit tests are off in production builds (dbt_project.yml); the test suite runs them.
+    env = {**os.environ, "SOCIALPULSE_WAREHOUSE": str(warehouse), "SOCIALPULSE_DBT_UNIT_TESTS": "true"}
     command = [
         *_dbt_command(),
         command_name,

@@ -18,7 +18,36 @@
       accounts_engaged  -                               accounts_engaged            -
     (period = 'day' unless said otherwise; the 7/28-day values at metric_date d cover d-6..d and
     d-27..d.)
+
+    Incremental (delete+insert on platform, account_id, metric_date): a run re-pivots only the
+    days with an input a load touched after the model's newest last_loaded_at (minus var
+    observation_lookback_hours of slack); the earliest such day, computed first, bounds the scans.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'account_id', 'metric_date'],
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ ref('base_youtube__observations') }}
+{%- set watermark = incremental_watermark('last_loaded_at') %}
+{%- set touched_filter = '' %}
+{%- if watermark is not none and execute %}
+    {%- set touched_since = watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour" %}
+    {%- set first_touched_query -%}
+        select coalesce(least(
+            (select min(metric_date) from {{ ref('stg_facebook__page_insights') }}
+             where last_loaded_at > {{ touched_since }}),
+            (select min(metric_date) from {{ ref('stg_instagram__account_insights') }}
+             where last_loaded_at > {{ touched_since }}),
+            (select min(metric_date) from {{ ref('base_youtube__observations') }}
+             where object_type = 'account' and metric_source = 'insights' and period = 'day'
+                and last_loaded_at > {{ touched_since }})
+        ), date '9999-12-31')
+    {%- endset %}
+    {%- set first_touched_date = run_query(first_touched_query).rows[0][0] %}
+    {%- set touched_filter = " and metric_date >= date '" ~ first_touched_date ~ "'" %}
+{%- endif %}
 
 with
 
@@ -29,7 +58,7 @@ facebook_insights as (
         and dimension = ''
         and metric_name in (
             'page_media_view', 'page_total_media_view_unique', 'page_post_engagements'
-        )
+        ){{ touched_filter }}
 
 ),
 
@@ -38,13 +67,14 @@ instagram_insights as (
     select * from {{ ref('stg_instagram__account_insights') }}
     where period in ('day', 'week', 'days_28')
         and dimension = ''
-        and metric_name in ('views', 'reach', 'total_interactions', 'accounts_engaged')
+        and metric_name in ('views', 'reach', 'total_interactions', 'accounts_engaged'){{ touched_filter }}
 
 ),
 
 youtube_daily as (
 
     select * from {{ ref('stg_youtube__channel_daily') }}
+    where true{{ touched_filter }}
 
 ),
 
@@ -140,3 +170,8 @@ unioned as (
 )
 
 select * from unioned
+{%- if watermark is not none %}
+{# A day is re-pivoted when any of its inputs is newer than the watermark (its last_loaded_at is
+   the newest of them). #}
+where last_loaded_at > {{ touched_since }}
+{%- endif %}

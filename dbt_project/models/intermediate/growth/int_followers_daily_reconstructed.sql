@@ -41,6 +41,10 @@
     c. So a run reads the account's days from that earlier known total (input_from) and rewrites
     them from input_from (a known total on or after c exists) or from c (none does). Nightly, with
     nightly snapshots, that is a few days per account; a backfill rewrites what it reaches.
+    The plan (cheap: touched days and the dates of known totals) runs first, at compile time; its
+    earliest input_from per platform bounds every history read of the reconstruction, so the
+    flow pivots and windows cover the rewritten days, not the whole history. (YouTube, anchored
+    on its first snapshot, still reads from that anchor.)
 #}
 {{ config(
     materialized='incremental',
@@ -49,9 +53,10 @@
     on_schema_change='append_new_columns',
 ) }}
 {%- set watermark = incremental_watermark() %}
+{%- set platforms = ['facebook', 'instagram', 'youtube', 'snapchat'] %}
 
-with
-
+{#- The plan: per account, input_from (first day read) and output_from (first day rewritten). #}
+{%- set plan_ctes %}
 account_days_spined as (
 
     select * from {{ ref('int_account_days_spined') }}
@@ -107,71 +112,6 @@ youtube_snapshots as (
 snapchat_snapshots as (
 
     select * from {{ ref('stg_snapchat__profile_snapshots') }}
-
-),
-
-facebook_follower_flows as (
-
-    select
-        platform,
-        account_id,
-        metric_date,
-        cast(max(metric_value) filter (where metric_name = 'page_follows') as bigint)
-            as followers_stock,
-        cast(max(metric_value) filter (where metric_name = 'page_daily_follows_unique') as bigint)
-            as followers_gained,
-        cast(max(metric_value) filter (where metric_name = 'page_daily_unfollows_unique') as bigint)
-            as followers_lost
-    from facebook_insights
-    group by platform, account_id, metric_date
-
-),
-
-instagram_follower_flows as (
-
-    select
-        platform,
-        account_id,
-        metric_date,
-        cast(null as bigint) as followers_stock,
-        cast(coalesce(
-            max(metric_value) filter (
-                where metric_name = 'follows_and_unfollows' and dimension_value = 'FOLLOWER'
-            ),
-            max(metric_value) filter (where metric_name = 'follower_count'),
-            case when bool_or(metric_name = 'follows_and_unfollows') then 0 end
-        ) as bigint) as followers_gained,
-        cast(coalesce(
-            max(metric_value) filter (
-                where metric_name = 'follows_and_unfollows' and dimension_value = 'NON_FOLLOWER'
-            ),
-            case when bool_or(metric_name = 'follows_and_unfollows') then 0 end
-        ) as bigint) as followers_lost
-    from instagram_insights
-    group by platform, account_id, metric_date
-
-),
-
-youtube_follower_flows as (
-
-    select
-        platform,
-        account_id,
-        metric_date,
-        cast(null as bigint) as followers_stock,
-        subscribers_gained as followers_gained,
-        subscribers_lost as followers_lost
-    from youtube_daily
-
-),
-
-follower_flows as (
-
-    select * from facebook_follower_flows
-    union all
-    select * from instagram_follower_flows
-    union all
-    select * from youtube_follower_flows
 
 ),
 
@@ -253,11 +193,14 @@ follower_snapshots as (
 
 ),
 
+{# Days with a measured total: a Facebook page_follows stock (the only platform with one) or a
+   snapshot. Read straight from the stock rows (no pivot of the whole history). #}
 known_totals as (
 
     select platform, account_id, metric_date
-    from follower_flows
-    where followers_stock is not null
+    from facebook_insights
+    where metric_name = 'page_follows'
+        and metric_value is not null
     union
     select platform, account_id, metric_date
     from follower_snapshots
@@ -285,7 +228,7 @@ rebuild_plan as (
         first_metric_date as output_from
     from account_date_ranges
 
-),
+)
 {%- else -%}
 touched_days as (
 
@@ -314,10 +257,10 @@ touched_days as (
     from {{ this }}
     group by platform, account_id
     union all
-    {# Days new to the spine without a follower input (e.g. a backfilled views-only day). #}
+    {# Days new to the spine without a follower input (e.g. a backfilled views-only day): the
+       spine stamps the days it appends. #}
     select platform, account_id, metric_date from account_days_spined
-    anti join {{ this }} as existing
-        using (platform, account_id, metric_date)
+    where loaded_through_at > {{ watermark }}
 
 ),
 
@@ -368,8 +311,122 @@ rebuild_plan as (
             as output_from
     from anchored_changes
 
-),
+)
 {%- endif %}
+{%- endset %}
+
+{#- Per platform, the first day any account's reconstruction reads (bounds the scans below). #}
+{%- set read_from = {} %}
+{%- if watermark is not none and execute %}
+    {%- set bounds_query -%}
+        with {{ plan_ctes }}
+        select platform, min(input_from) from rebuild_plan group by platform
+    {%- endset %}
+    {%- for row in run_query(bounds_query).rows %}
+        {%- do read_from.update({row[0]: row[1]}) %}
+    {%- endfor %}
+    {%- for platform in platforms %}
+        {%- if platform not in read_from %}{% do read_from.update({platform: '9999-12-31'}) %}{% endif %}
+    {%- endfor %}
+{%- endif %}
+{%- set read_bound = {} %}
+{%- for platform in platforms %}
+    {%- do read_bound.update({platform: (
+        " and metric_date >= date '" ~ read_from[platform] ~ "'" if platform in read_from else ''
+    )}) %}
+{%- endfor %}
+
+with
+
+{{ plan_ctes }},
+
+facebook_follower_flows as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        cast(max(metric_value) filter (where metric_name = 'page_follows') as bigint)
+            as followers_stock,
+        cast(max(metric_value) filter (where metric_name = 'page_daily_follows_unique') as bigint)
+            as followers_gained,
+        cast(max(metric_value) filter (where metric_name = 'page_daily_unfollows_unique') as bigint)
+            as followers_lost
+    from {{ ref('stg_facebook__page_insights') }}
+    where period = 'day'
+        and dimension = ''
+        and metric_name in (
+            'page_follows', 'page_daily_follows_unique', 'page_daily_unfollows_unique'
+        ){{ read_bound['facebook'] }}
+    group by platform, account_id, metric_date
+
+),
+
+instagram_follower_flows as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        cast(null as bigint) as followers_stock,
+        cast(coalesce(
+            max(metric_value) filter (
+                where metric_name = 'follows_and_unfollows' and dimension_value = 'FOLLOWER'
+            ),
+            max(metric_value) filter (where metric_name = 'follower_count'),
+            case when bool_or(metric_name = 'follows_and_unfollows') then 0 end
+        ) as bigint) as followers_gained,
+        cast(coalesce(
+            max(metric_value) filter (
+                where metric_name = 'follows_and_unfollows' and dimension_value = 'NON_FOLLOWER'
+            ),
+            case when bool_or(metric_name = 'follows_and_unfollows') then 0 end
+        ) as bigint) as followers_lost
+    from {{ ref('stg_instagram__account_insights') }}
+    where period = 'day'
+        and (
+            (metric_name = 'follows_and_unfollows' and dimension = 'follow_type')
+            or (metric_name = 'follower_count' and dimension = '')
+        ){{ read_bound['instagram'] }}
+    group by platform, account_id, metric_date
+
+),
+
+youtube_follower_flows as (
+
+    select
+        platform,
+        account_id,
+        metric_date,
+        cast(null as bigint) as followers_stock,
+        subscribers_gained as followers_gained,
+        subscribers_lost as followers_lost
+    from {{ ref('stg_youtube__channel_daily') }}
+    where true{{ read_bound['youtube'] }}
+
+),
+
+follower_flows as (
+
+    select * from facebook_follower_flows
+    union all
+    select * from instagram_follower_flows
+    union all
+    select * from youtube_follower_flows
+
+),
+
+follower_snapshots_read as (
+
+    {%- for platform in platforms %}
+    select * from follower_snapshots
+    where platform = '{{ platform }}'{{ read_bound[platform] }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
 
 account_days as (
 
@@ -409,7 +466,7 @@ daily as (
         on account_days.platform = follower_flows.platform
         and account_days.account_id = follower_flows.account_id
         and account_days.metric_date = follower_flows.metric_date
-    left join follower_snapshots
+    left join follower_snapshots_read as follower_snapshots
         on account_days.platform = follower_snapshots.platform
         and account_days.account_id = follower_snapshots.account_id
         and account_days.metric_date = follower_snapshots.metric_date

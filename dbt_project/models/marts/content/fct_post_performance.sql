@@ -29,41 +29,33 @@
 
 with
 
-posts_all as (
-
-    select * from {{ ref('int_posts_unioned') }}
-
-),
-
-post_metrics_all as (
-
-    select * from {{ ref('int_post_metrics_pivoted') }}
-
-),
 {%- if watermark is not none %}
 
+{# Each read of the two inputs is filtered on its own (no shared CTE over every post). #}
 touched_objects as (
 
-    select platform, object_id from posts_all
+    select platform, object_id from {{ ref('int_posts_unioned') }}
     where last_loaded_at > {{ watermark }}
     union
-    select platform, object_id from post_metrics_all
+    select platform, object_id from {{ ref('int_post_metrics_pivoted') }}
     where last_loaded_at > {{ watermark }}
     union
     select post_metrics_all.platform, post_metrics_all.object_id
-    from post_metrics_all
-    inner join {{ ref('fct_account_daily') }} as account_daily
+    from {{ ref('int_post_metrics_pivoted') }} as post_metrics_all
+    inner join (
+        select platform, account_id, metric_date from {{ ref('fct_account_daily') }}
+        where loaded_through_at > {{ watermark }}
+    ) as account_daily
         on post_metrics_all.platform = account_daily.platform
         and post_metrics_all.account_id = account_daily.account_id
         and post_metrics_all.metric_date = account_daily.metric_date
-    where account_daily.loaded_through_at > {{ watermark }}
 
 ),
 {%- endif %}
 
 posts as (
 
-    select * from posts_all
+    select * from {{ ref('int_posts_unioned') }}
     {%- if watermark is not none %}
     semi join touched_objects
         using (platform, object_id)
@@ -73,7 +65,7 @@ posts as (
 
 post_metrics as (
 
-    select * from post_metrics_all
+    select * from {{ ref('int_post_metrics_pivoted') }}
     {%- if watermark is not none %}
     semi join touched_objects
         using (platform, object_id)

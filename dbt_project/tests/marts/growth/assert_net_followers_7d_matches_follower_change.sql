@@ -7,8 +7,18 @@
     Failing rows: one per account and day that does not reconcile.
     Like the grain tests, it checks the days rewritten in the last var data_test_recent_days days
     (by loaded_through_at; every day after a full build); days no run rewrote were checked before.
+    The bound is inlined (macro recent_threshold), and the week-earlier side reads only from 7 days
+    before the earliest recent day, so the check reads the recent slice, not the history.
 #}
-{%- set recent_days = var('data_test_recent_days', none) %}
+{%- set threshold = recent_threshold(ref('fct_follower_growth_daily'), 'loaded_through_at') %}
+{%- set earliest_recent_day = none %}
+{%- if threshold is not none %}
+    {%- set earliest_query -%}
+        select coalesce(min(metric_date), date '9999-12-31') from {{ ref('fct_follower_growth_daily') }}
+        where loaded_through_at >= {{ threshold }}
+    {%- endset %}
+    {%- set earliest_recent_day = run_query(earliest_query).rows[0][0] %}
+{%- endif %}
 
 with
 
@@ -36,10 +46,10 @@ compared as (
     where current_day.net_followers_7d is not null
         and current_day.followers is not null
         and week_earlier.followers is not null
-        {%- if recent_days is not none %}
-        and current_day.loaded_through_at >= (
-            select max(loaded_through_at) from follower_growth
-        ) - interval {{ recent_days }} day
+        {%- if threshold is not none %}
+        and current_day.loaded_through_at >= {{ threshold }}
+        and current_day.metric_date >= date '{{ earliest_recent_day }}'
+        and week_earlier.metric_date >= date '{{ earliest_recent_day }}' - 7
         {%- endif %}
 
 )
