@@ -24,7 +24,8 @@ from ingestion import landing
 from ingestion.executors import BearerExecutor, GraphExecutor
 from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube
+from ingestion.onboarding.youtube_oauth import OAuthError
+from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube, youtube_auth
 from ingestion.redact import redact
 from ingestion.settings import Settings
 
@@ -49,6 +50,8 @@ class FetchResult:
     retries: int
     failures: list[dict[str, Any]]
     retired_metrics: list[str]
+    # Calls to the OAuth token endpoint (YouTube refresh credentials; 0 with plain access tokens).
+    token_refreshes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for XCom and run reports."""
@@ -59,6 +62,9 @@ class FetchResult:
 class _Account:
     plan: AccountPlan
     token: str | None
+    # Refreshable token (YouTube refresh credential): `token` is re-read from `tokens` every round.
+    tokens: youtube_auth.YouTubeTokens | None = None
+    generation: int = 0  # generation of `token` (which one a 401 refers to)
     records: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     skipped: int = 0
@@ -111,40 +117,81 @@ def fetch_chunk(
         accounts[plan.account_id] = _Account(plan, token.get_secret_value() if token else None)
     secrets = tuple(a.token for a in accounts.values() if a.token)
     client = HttpClient(timeout_s=settings.http_timeout_s, max_retries=settings.http_max_retries, secrets=secrets)
+    tokens = None
     try:
+        if platform == "youtube":
+            tokens = _youtube_tokens(settings, client, accounts)
         if module is not None:
             _run_rounds(settings, run_id, module, ctx, accounts, client)
     finally:
         client.close()
+    if tokens is not None:
+        secrets = tuple(dict.fromkeys((*secrets, *tokens.secrets())))
 
     records = [r for a in accounts.values() if a.error is None for r in a.records]
     statuses = [a.status() for a in accounts.values()]
+    for status in statuses:  # the error travels into the landing status file too
+        if status["error"]:
+            status["error"] = {**status["error"], "message": redact(str(status["error"].get("message", "")), secrets)}
     landing.write_chunk(settings.landing_dir, run_id, platform, chunk, records, statuses)
     failures = [{"account_id": s["account_id"], **s["error"]} for s in statuses if s["error"]]
-    for failure in failures:  # never let a secret reach a log line
-        failure["message"] = redact(str(failure.get("message", "")), secrets)
     return FetchResult(
         run_id=run_id, platform=platform, chunk=chunk,
         accounts_ok=sum(1 for s in statuses if not s["error"]), accounts_failed=len(failures),
         responses=len(records), round_trips=client.stats.round_trips,
         sub_requests=sum(a.requests for a in accounts.values()), retries=client.stats.retries,
         failures=failures, retired_metrics=sorted({m for a in accounts.values() for m in a.retired}),
+        token_refreshes=tokens.refreshes if tokens is not None else 0,
     )
+
+
+def _youtube_tokens(settings: Settings, client: HttpClient,
+                    accounts: dict[str, _Account]) -> youtube_auth.YouTubeTokens | None:
+    """Attach refresh credentials to the channels they cover (their plain token is then unused)."""
+    try:
+        tokens = youtube_auth.YouTubeTokens.from_settings(settings, client)
+    except OAuthError as error:  # a broken secrets file fails the channels, never the run
+        message = redact(f"YouTube credentials unusable: {error}")
+        for account in accounts.values():
+            account.error = {"error_class": str(ErrorClass.AUTH), "message": message, "endpoint": "oauth_token"}
+        log.warning("%s", message)
+        return None
+    for account in accounts.values():
+        if tokens.credential_for(account.plan.account_id) is not None:
+            account.tokens, account.token = tokens, None
+    return tokens
+
+
+def _refresh_tokens(accounts: dict[str, _Account], queued) -> None:
+    """Give every account with queued calls a valid token from its refresh credential (cached)."""
+    for account_id in dict.fromkeys(spec.account_id for spec, _ in queued):
+        account = accounts[account_id]
+        if account.tokens is None or account.error is not None:
+            continue
+        try:
+            account.token, account.generation = account.tokens.token(account_id)
+        except ApiError as error:
+            account.error = {**error.summary(), "endpoint": "oauth_token"}
+            log.warning("%s:%s has no access token: %s", account.plan.platform, account_id, error)
 
 
 def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], client: HttpClient) -> None:
     executor = EXECUTORS[module.API](settings, client)
     queue: list[tuple[RequestSpec, int]] = []
     for account in accounts.values():
-        if account.token is None:
+        if account.error is not None:
+            continue
+        if account.token is None and account.tokens is None:
             account.error = {"error_class": str(ErrorClass.AUTH), "message": "no token configured for this account"}
             continue
         queue.extend((spec, 0) for spec in module.requests_for(account.plan, ctx))
     while queue:
+        _refresh_tokens(accounts, queue)
         round_items = [(spec, attempt) for spec, attempt in queue if accounts[spec.account_id].error is None]
         queue = []
         if not round_items:
             break
+        used = {spec.account_id: accounts[spec.account_id].generation for spec, _ in round_items}
         outcomes = executor.execute([(spec, accounts[spec.account_id].token) for spec, _ in round_items])
         wait = 0.0
         for (spec, attempt), outcome in zip(round_items, outcomes, strict=True):
@@ -156,11 +203,26 @@ def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], cl
                 account.records.append(_record(run_id, settings, spec, outcome))
                 queue.extend((follow, 0) for follow in module.follow_ups(spec, outcome.body, ctx))
                 continue
+            if _renewed_after_401(account, outcome, used[spec.account_id]):
+                queue.append((spec, attempt))  # same attempt: the token was the problem, not the call
+                continue
             retry, delay = _handle_error(account, spec, attempt, outcome, client, settings.http_max_retries)
             queue.extend(retry)
             wait = max(wait, delay)
         if queue and wait:
             time.sleep(wait)
+
+
+def _renewed_after_401(account: _Account, error: ApiError, generation: int) -> bool:
+    """A refreshable token was refused (401): refresh it once per run and retry the call."""
+    if account.tokens is None or error.error_class is not ErrorClass.AUTH or error.http_status != 401:
+        return False
+    try:
+        return account.tokens.refresh_after_401(account.plan.account_id, generation)
+    except ApiError as refused:
+        account.error = {**refused.summary(), "endpoint": "oauth_token"}
+        log.warning("%s:%s token refresh failed: %s", account.plan.platform, account.plan.account_id, refused)
+        return True  # handled: the account has failed
 
 
 def _handle_error(account: _Account, spec: RequestSpec, attempt: int, error: ApiError, client: HttpClient,

@@ -246,6 +246,11 @@ class HttpClient:
         self._lock = threading.Lock()
         self._pause_until = 0.0
 
+    def add_secrets(self, values) -> None:
+        """More values to mask in error messages (e.g. access tokens minted during the run)."""
+        with self._lock:
+            self.secrets = tuple(dict.fromkeys((*self.secrets, *(v for v in values if v))))
+
     def close(self) -> None:
         """Release pooled connections."""
         self.session.close()

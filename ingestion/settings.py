@@ -32,8 +32,17 @@ class Settings(BaseSettings):
     meta_token: SecretStr | None = None
     # Optional: when set, every Graph call carries appsecret_proof (Meta's recommended hardening).
     meta_app_secret: SecretStr | None = None
-    # YouTube: an OAuth access token (or the env var an account names with token_env).
+    # YouTube: a plain OAuth access token (~1 h; or the env var an account names with token_env), used
+    # only for channels without a refresh credential (tests, demo).
     youtube_token: SecretStr | None = None
+    # YouTube refresh credentials (ingestion/platforms/youtube_auth.py): the secrets file written by
+    # `socialpulse youtube authorize` (default ~/.config/socialpulse/youtube.json), and/or one refresh
+    # token + OAuth client for every channel; access tokens are minted from them at the token endpoint.
+    youtube_secrets: Path | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    youtube_refresh_token: SecretStr | None = None
+    google_token_url: str = "https://oauth2.googleapis.com/token"
     # Snapchat's Public Profile API is allowlist-only and its field names are unverified: off by default.
     snapchat_enabled: bool = False
     snapchat_url: str = "https://businessapi.snapchat.com/v1"

@@ -382,20 +382,60 @@ def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[
             report.token_checks.append(TokenCheck(
                 label, "youtube", now, True, scopes=sorted(granted),
                 missing_scopes=sorted(s for s in YOUTUBE_SCOPES if s not in granted)))
+    if settings.youtube_refresh_token is not None:
+        credentials.extend(_env_youtube_credential(report, settings, client, now))
     for group in youtube:
+        ids = {a.id for a in group.accounts}
+        covering = [c for c in credentials if c.channels & ids or "*" in c.channels]
+        uncovered = {i for i in ids if not any(i in c.channels or "*" in c.channels for c in credentials)}
+        if covering and not uncovered:
+            # The nightly run mints access tokens from these refresh credentials (the variable, if
+            # set, is not used for these channels): check the channels with one of them.
+            group.token = covering[0].access_token
+            group.usable = True
+            continue
         if group.token:
             group.usable = True
             continue
-        covered = [c for c in credentials if c.channels & {a.id for a in group.accounts}]
         report.add(Severity.ERROR, "token", group.ref,
-                   f"not set; {_plural(len(group.accounts), 'YouTube channel')} use it"
-                   + (" (a stored refresh token exists, but the nightly run reads this variable)" if covered else ""),
-                   f"authorise the channel owner once (socialpulse youtube authorize), then before each run: "
-                   f"export {group.ref}=$(socialpulse youtube access-token) (docs/setup-youtube.md)")
+                   f"not set, and no refresh token covers the {_plural(len(uncovered), 'YouTube channel')} "
+                   "using it",
+                   "authorise the channel owner once (socialpulse youtube authorize): the nightly run then mints "
+                   "its access tokens itself (docs/setup-youtube.md)")
         if credentials:
-            group.token = (covered or credentials)[0].access_token
+            group.token = (covering or credentials)[0].access_token
             group.usable = True
     return credentials
+
+
+def _env_youtube_credential(report: DoctorReport, settings: Settings, client: HttpClient,
+                            now: datetime) -> list[YouTubeCredential]:
+    """Check SOCIALPULSE_YOUTUBE_REFRESH_TOKEN (one credential for every channel) like a stored one."""
+    label = "SOCIALPULSE_YOUTUBE_REFRESH_TOKEN"
+    report.count("token")
+    if not settings.youtube_client_id or settings.youtube_client_secret is None:
+        report.add(Severity.ERROR, "token", label, "set without SOCIALPULSE_YOUTUBE_CLIENT_ID / "
+                   "SOCIALPULSE_YOUTUBE_CLIENT_SECRET", "set both from the OAuth client (docs/setup-youtube.md)")
+        return []
+    oauth = youtube_oauth.OAuthClient(settings.youtube_client_id, settings.youtube_client_secret.get_secret_value())
+    try:
+        answer = youtube_oauth.refresh_access_token(client, oauth, settings.youtube_refresh_token.get_secret_value(),
+                                                    url=settings.google_token_url)
+    except ApiError as error:
+        if error.error_class is ErrorClass.AUTH:
+            report.add(Severity.ERROR, "token", label, f"refresh token refused ({error}): revoked, or expired "
+                       "after 7 days because the consent screen is in 'Testing'",
+                       "publish the consent screen ('In production'), then socialpulse youtube authorize "
+                       "(docs/setup-youtube.md)")
+            report.token_checks.append(TokenCheck(label, "youtube", now, False))
+        else:
+            report.add(Severity.WARNING, "token", label, f"could not be checked: {error}", "run `socialpulse doctor` again")
+        return []
+    granted = set(str(answer.get("scope", "")).split())
+    report.findings.extend(evaluate_google_scopes(label, granted))
+    report.token_checks.append(TokenCheck(label, "youtube", now, True, scopes=sorted(granted),
+                                          missing_scopes=sorted(s for s in YOUTUBE_SCOPES if s not in granted)))
+    return [YouTubeCredential(label, str(answer["access_token"]), {"*"})]
 
 
 # -- 4. accounts -----------------------------------------------------------------------------------
@@ -508,7 +548,8 @@ def check_youtube_accounts(report: DoctorReport, settings: Settings, groups: lis
                                "wait for midnight Pacific time, or give socialpulse its own Cloud project")
                 elif error.error_class in (ErrorClass.AUTH, ErrorClass.PERMISSION):
                     report.add(Severity.ERROR, "token", group.ref, f"YouTube refused the token: {error}",
-                               "access tokens live about an hour: refresh it before each run with "
+                               "access tokens live about an hour: store a refresh token once with `socialpulse "
+                               "youtube authorize` (the nightly run then mints its own), or refresh this one with "
                                f"export {group.ref}=$(socialpulse youtube access-token) (docs/setup-youtube.md)")
                 else:
                     report.add(Severity.WARNING, "token", group.ref, f"could not be checked: {error}",

@@ -14,7 +14,8 @@ printed unless `--show` -- in a secrets file outside the repository:
 
 One file holds one OAuth client and one credential per authorised channel. For Airflow, the same
 JSON goes into the `extra` of a Connection (`airflow_connection_command`). Access tokens live about
-an hour; `access_token_for_channel` refreshes one when a run needs it.
+an hour: the nightly fetch mints them from this file itself (`ingestion.platforms.youtube_auth`);
+`access_token_for_channel` does it for one channel.
 """
 
 from __future__ import annotations
@@ -162,8 +163,8 @@ def wait_for_redirect(port: int, expected_state: str, timeout_s: float = 300.0) 
 # -- the token endpoint ----------------------------------------------------------------------------
 
 
-def _token_call(client: HttpClient, data: dict[str, str]) -> dict[str, Any]:
-    body = client.send("POST", token_url(), data=data, classify=classify_google_error).body
+def _token_call(client: HttpClient, data: dict[str, str], url: str | None = None) -> dict[str, Any]:
+    body = client.send("POST", url or token_url(), data=data, classify=classify_google_error).body
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
         raise ApiError(ErrorClass.GARBAGE, "the token endpoint answered without an access_token")
     return body
@@ -178,8 +179,9 @@ def exchange_code(client: HttpClient, oauth: OAuthClient, code: str, redirect_ur
     })
 
 
-def refresh_access_token(client: HttpClient, oauth: OAuthClient, refresh_token: str) -> dict[str, Any]:
-    """Refresh token -> {access_token, scope, expires_in}.
+def refresh_access_token(client: HttpClient, oauth: OAuthClient, refresh_token: str,
+                         url: str | None = None) -> dict[str, Any]:
+    """Refresh token -> {access_token, scope, expires_in} (`url`: the token endpoint, default `token_url()`).
 
     Raises:
         ApiError: AUTH "OAuth error invalid_grant" when the refresh token was revoked or expired
@@ -188,7 +190,7 @@ def refresh_access_token(client: HttpClient, oauth: OAuthClient, refresh_token: 
     return _token_call(client, {
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": oauth.client_id,
         "client_secret": oauth.client_secret,
-    })
+    }, url)
 
 
 def mine_channels(client: HttpClient, data_url: str, access_token: str) -> list[dict[str, str]]:

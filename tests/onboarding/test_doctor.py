@@ -233,6 +233,37 @@ def test_youtube_channel_without_token_is_an_error(registered, monkeypatch):
     assert finding.subject == "SOCIALPULSE_YOUTUBE_TOKEN" and "youtube authorize" in finding.fix
 
 
+def test_stored_refresh_token_is_enough_for_the_nightly_run(registered, onboarding_env, monkeypatch):
+    # The nightly fetch mints access tokens from the stored refresh token: no access-token variable
+    # is needed, and a stale one does not matter for the channels the credential covers.
+    from ingestion.onboarding import youtube_oauth
+
+    path = onboarding_env / "secrets" / "youtube.json"
+    youtube_oauth.store_credential(path, youtube_oauth.OAuthClient("cid", "csecret"), "unused", {
+        "channel_id": sandbox_data.youtube_channel_id(1), "refresh_token": "1//stored-refresh-token"})
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_TOKEN", "expired-ya29-token")
+    assert _errors(_run(), "token") == []
+    monkeypatch.delenv("SOCIALPULSE_YOUTUBE_TOKEN")
+    report = _run()
+    assert _errors(report, "token") == [] and "1//stored-refresh-token" not in _rendered(report)
+
+
+def test_refresh_token_from_the_environment(registered, monkeypatch):
+    monkeypatch.delenv("SOCIALPULSE_YOUTUBE_TOKEN")
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", "revoked-env-refresh-token")
+    findings = {f.subject: f for f in _errors(_run())}
+    assert set(findings) == {"SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", "SOCIALPULSE_YOUTUBE_TOKEN"}
+    assert "CLIENT_ID" in findings["SOCIALPULSE_YOUTUBE_REFRESH_TOKEN"].problem
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_CLIENT_ID", "cid")
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_CLIENT_SECRET", "csecret-env")
+    report = _run()
+    problems = [f.problem for f in _errors(report, "token")]
+    assert any("refresh token refused" in p and "invalid_grant" in p for p in problems)
+    assert "revoked-env-refresh-token" not in _rendered(report) and "csecret-env" not in _rendered(report)
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", "1//good-env-refresh-token")
+    assert _errors(_run(), "token") == []
+
+
 def _hold_warehouse(path: Path, read_only: bool):
     code = ("import duckdb, sys, time\n"
             f"con = duckdb.connect(sys.argv[1], read_only={read_only})\n"
