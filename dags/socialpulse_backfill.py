@@ -10,6 +10,10 @@ platform that committed data, so a two-year backfill triggers one transform run,
 Partial failures behave as in the nightly run: healthy accounts load, `report` fails the run and
 names the accounts that did not. Safe to re-run (without `force` it only fetches what is missing).
 
+Only the planning is this DAG's own: fetch, load, `emit_events` and `report` are wired by
+`dag_support/platform_group.py`, shared with the nightly DAG so the two cannot drift apart. The
+fetches apply today's API limits (the last complete platform day), not those of the range's end.
+
 For a few days, `airflow backfill create --dag-id socialpulse_nightly` also works
 (docs/airflow.md), but each backfilled nightly run emits its own events.
 """
@@ -17,9 +21,10 @@ For a few days, `airflow backfill create --dag-id socialpulse_nightly` also work
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
-from dag_support.assets import PLATFORMS, RAW_LOADS_ALIAS
-from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, fetch_pool
+from airflow.sdk import Param, dag, task
+from dag_support.assets import PLATFORMS
+from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
+from dag_support.platform_group import ingest_platforms
 
 
 @dag(
@@ -51,57 +56,7 @@ def socialpulse_backfill():
 
         return orchestration.plan_backfill_chunks(dict(params), platform)
 
-    @task
-    def fetch(chunk: list[dict], run_id=None, ti=None) -> dict:
-        """Fetch one chunk of accounts and land the responses (retried only for transient failures)."""
-        from dag_support.secrets import export_tokens_from_connections
-
-        from ingestion import orchestration, pipeline
-
-        export_tokens_from_connections(chunk)
-        return orchestration.fetch(run_id, chunk, ti.try_number, ti.max_tries,
-                                   as_of=pipeline.default_as_of().isoformat())
-
-    @task(outlets=[RAW_LOADS_ALIAS], trigger_rule=TriggerRule.ALL_DONE)
-    def emit_events(loads: list) -> dict:
-        """One raw-data asset event per platform that committed data: the backfill is visible now."""
-        from dag_support.assets import RAW_ASSETS, RAW_LOADS_ALIAS
-
-        from ingestion import orchestration
-
-        extras = orchestration.raw_events(loads, kind="backfill")
-        alias = get_current_context()["outlet_events"][RAW_LOADS_ALIAS]
-        for platform, extra in extras.items():
-            alias.add(RAW_ASSETS[platform], extra=extra)
-        return extras
-
-    @task(trigger_rule=TriggerRule.ALL_DONE)
-    def report(planned: dict, fetches: list, loads: list, events: dict | None) -> dict:
-        """Fail the run (after the healthy accounts loaded) if any account failed; name each one."""
-        from ingestion import orchestration
-
-        return orchestration.report(planned, fetches, loads, events)
-
-    planned, fetches, loads = {}, [], []
-    for platform in PLATFORMS:
-
-        @task(task_id=f"load_{platform}", pool=WRITER_POOL, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
-        def load(platform: str = platform, run_id=None) -> dict:
-            """Validate and commit this platform's landing batch (no asset event: emitted at the end)."""
-            from ingestion import orchestration
-
-            return orchestration.load(run_id, platform)
-
-        planned[platform] = plan.override(task_id=f"plan_{platform}")(platform)
-        fetched = fetch.override(
-            task_id=f"fetch_{platform}", pool=fetch_pool(platform), doc_md=fetch.function.__doc__
-        ).expand(chunk=planned[platform])
-        loaded = load()
-        fetched >> loaded
-        fetches.append(fetched)
-        loads.append(loaded)
-
-    report(planned, fetches, loads, emit_events(loads))
+    ingest_platforms(plan, kind="backfill")
 
 
 socialpulse_backfill()

@@ -108,6 +108,7 @@ def test_nightly_partial_failure_loads_the_healthy_accounts_and_alerts(airflow_d
     events = _asset_events("socialpulse_nightly", run.run_id)
     assert sorted(name for name, _ in events) == ["socialpulse.raw.facebook", "socialpulse.raw.instagram"]
     assert all(extra["load_id"] and extra["business_date_max"] >= AS_OF.isoformat() for _, extra in events)
+    assert {extra["kind"] for _, extra in events} == {"nightly"}  # the backfill's events say "backfill"
 
     stored = _stored_run_values("socialpulse_nightly", run.run_id)
     for secret in (TEST_TOKEN, EXPIRED_TOKEN):

@@ -91,6 +91,33 @@ def test_writers_share_the_single_writer_pool_and_raw_events_come_at_the_end(dag
     assert [o.name for o in transform.get_task("publish").outlets] == ["socialpulse.marts.published"]
 
 
+def test_nightly_and_backfill_ingest_each_platform_plan_fetch_load_then_events_then_report(dagbag):
+    """The wiring both ingest DAGs get from `dag_support.platform_group`, task ids included (run history,
+    alerts and docs name them); only the planning differs (the backfill plans beside the writer)."""
+    from dag_support.assets import PLATFORMS
+
+    for dag_id, plan_pool in (("socialpulse_nightly", "default_pool"), ("socialpulse_backfill", "duckdb_writer")):
+        dag = dagbag.dags[dag_id]
+        ingest = set()
+        for platform in PLATFORMS:
+            plan, fetch, load = (dag.get_task(f"{step}_{platform}") for step in ("plan", "fetch", "load"))
+            assert plan.upstream_task_ids == set() and plan.pool == plan_pool, f"{dag_id}: {plan.task_id}"
+            assert fetch.upstream_task_ids == {plan.task_id}, f"{dag_id}: fetch reads its platform's plan"
+            assert load.upstream_task_ids == {fetch.task_id}, f"{dag_id}: load waits for its platform's fetch"
+            assert load.downstream_task_ids == {"emit_events", "report"}
+            ingest |= {plan.task_id, fetch.task_id, load.task_id}
+        assert set(dag.task_ids) == ingest | {"emit_events", "report"}
+        assert dag.get_task("report").upstream_task_ids == ingest | {"emit_events"}  # every task's outcome
+
+
+def test_the_shared_ingest_wiring_refuses_an_unknown_kind(dagbag):
+    """`kind` selects the fetch's API-limit day and goes into every asset event: a typo must not pass."""
+    from dag_support.platform_group import ingest_platforms
+
+    with pytest.raises(ValueError, match="kind must be"):
+        ingest_platforms(None, kind="nighlty")
+
+
 def test_nightly_uses_a_data_interval_timetable_in_stockholm(dagbag):
     from airflow.sdk import CronDataIntervalTimetable
 
