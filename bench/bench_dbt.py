@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.common import figure, peak_rss_mib, write_results
 
@@ -294,25 +294,42 @@ def append_night(path: Path) -> int:
 
 def dbt_build(warehouse: Path, work_dir: Path, threads: int) -> tuple[float, float]:
     """`dbt build` the whole project; returns wall and CPU (user + system) seconds of dbt and its
-    DuckDB threads (raises when dbt fails). CPU seconds are the steadier figure on a busy machine."""
+    DuckDB threads (raises when dbt fails). CPU seconds are the steadier figure on a busy machine.
+    The build's peak RSS (MiB) and its slowest nodes are left in LAST_BUILD."""
     env = {**os.environ, "SOCIALPULSE_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
     command = [
         str(dbt), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"), "--threads", str(threads),
     ]  # fmt: skip
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    with open(work_dir / "dbt_stdout.log", "w") as out:
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this build's own rusage (peak RSS, CPU)
+        proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt build failed:\n{result.stdout[-4000:]}")
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{(work_dir / 'dbt_stdout.log').read_text()[-4000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    LAST_BUILD.clear()
+    LAST_BUILD.update(peak_rss_mib=round(usage.ru_maxrss / 1024, 1), slowest_nodes=_slowest_nodes(work_dir))
     return seconds, cpu
 
 
-def measure(n_accounts: int, n_days: int, threads: int, work_root: Path) -> dict[str, float]:
+LAST_BUILD: dict = {}
+
+
+def _slowest_nodes(work_dir: Path, top: int = 8) -> list[list]:
+    """The build's slowest nodes from dbt's run_results.json: [name, seconds]."""
+    path = work_dir / "target" / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    ranked = sorted(results, key=lambda r: r.get("execution_time") or 0.0, reverse=True)[:top]
+    return [[r["unique_id"].split(".")[-1][:90], round(r.get("execution_time") or 0.0, 2)] for r in ranked]
+
+
+def measure(n_accounts: int, n_days: int, threads: int, work_root: Path) -> dict[str, Any]:
     """Full build, then one nightly load and an incremental build, on a fresh warehouse."""
     work_dir = work_root / f"a{n_accounts}-d{n_days}"
     work_dir.mkdir()
@@ -321,8 +338,10 @@ def measure(n_accounts: int, n_days: int, threads: int, work_root: Path) -> dict
     write_warehouse(warehouse, n_accounts, n_days)
     generate_seconds = time.perf_counter() - started
     full, full_cpu = dbt_build(warehouse, work_dir, threads)
+    full_build = dict(LAST_BUILD)
     appended = append_night(warehouse)
     nightly, nightly_cpu = dbt_build(warehouse, work_dir, threads)
+    nightly_build = dict(LAST_BUILD)
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -341,6 +360,10 @@ def measure(n_accounts: int, n_days: int, threads: int, work_root: Path) -> dict
         "nightly_observations": appended,
         "account_days": mart_rows,
         "warehouse_mib": warehouse.stat().st_size / 2**20,
+        "full_peak_rss_mib": full_build["peak_rss_mib"],
+        "nightly_peak_rss_mib": nightly_build["peak_rss_mib"],
+        "full_slowest_nodes": full_build["slowest_nodes"],
+        "nightly_slowest_nodes": nightly_build["slowest_nodes"],
     }
 
 
@@ -359,7 +382,8 @@ def main() -> None:
                cpu_s=round(long_run["full_cpu_s"], 1), raw_observations=long_run["raw_observations"],
                account_days=long_run["account_days"], warehouse_mib=round(long_run["warehouse_mib"], 1)),
         figure(f"dbt build, nightly incremental, {args.days} days of history", long_run["nightly_s"], "s",
-               cpu_s=round(long_run["nightly_cpu_s"], 1), nightly_observations=long_run["nightly_observations"]),
+               cpu_s=round(long_run["nightly_cpu_s"], 1), nightly_observations=long_run["nightly_observations"],
+               slowest_nodes=long_run["nightly_slowest_nodes"]),
         figure("dbt build, full, 7 days of history", short_run["full_s"], "s",
                cpu_s=round(short_run["full_cpu_s"], 1), raw_observations=short_run["raw_observations"]),
         figure("dbt build, nightly incremental, 7 days of history", short_run["nightly_s"], "s",
@@ -369,6 +393,8 @@ def main() -> None:
         figure(f"nightly ratio {args.days} days / 7 days of history (CPU)",
                long_run["nightly_cpu_s"] / short_run["nightly_cpu_s"], "x", target="<= 1.5"),
         figure("synthetic warehouse generation (long history)", long_run["generate_s"], "s"),
+        figure(f"dbt peak RSS, full build, {args.days} days", long_run["full_peak_rss_mib"], "MiB"),
+        figure(f"dbt peak RSS, nightly incremental, {args.days} days", long_run["nightly_peak_rss_mib"], "MiB"),
     ]  # fmt: skip
     write_results(
         f"bench_dbt_{args.accounts}" if args.accounts != 170 else "bench_dbt",
@@ -379,6 +405,8 @@ def main() -> None:
             "threads": args.threads,
             "end": str(END),
             "peak_rss_mib": peak_rss_mib(children=True),
+            "duckdb_memory_limit": os.environ.get("SOCIALPULSE_DUCKDB_MEMORY_LIMIT", "3GiB (profiles.yml default)"),
+            "duckdb_threads": os.environ.get("SOCIALPULSE_DUCKDB_THREADS", "2 (profiles.yml default)"),
         },
     )
 

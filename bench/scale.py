@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import tempfile
@@ -143,6 +144,11 @@ def main(latency_ms: float = 50.0, keep: bool = False, skip_http: bool = False, 
                 figure("scale.warehouse_size.2y_generated", long["warehouse_mib"], "MiB",
                        note="generated raw (no response bodies) + built marts: a lower bound"),
                 figure("scale.peak_rss.dbt_2y", long["dbt_peak_rss_mib"], "MiB", note="largest dbt process"),
+                figure("scale.peak_rss.dbt_full_build_2y", long["full_peak_rss_mib"], "MiB"),
+                figure("scale.peak_rss.dbt_incremental_build_2y", long["nightly_peak_rss_mib"], "MiB",
+                       slowest_nodes=long["nightly_slowest_nodes"]),
+                figure("scale.peak_rss.dbt_incremental_build_1w", short["nightly_peak_rss_mib"], "MiB",
+                       slowest_nodes=short["nightly_slowest_nodes"]),
                 figure("scale.peak_rss.generator_2y", long["generator_peak_rss_mib"], "MiB"),
                 figure("scale.history_generation.2y", long["generate_s"], "s"),
             ]
@@ -154,12 +160,30 @@ def main(latency_ms: float = 50.0, keep: bool = False, skip_http: bool = False, 
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+    if skip_http:
+        figs = _carried_http_figures() + figs
     write_results("scale", figs, {"accounts": SCALE, "latency_ms": latency_ms, "threads": threads,
+                                  "duckdb_memory_limit": os.environ.get("SOCIALPULSE_DUCKDB_MEMORY_LIMIT",
+                                                                        "3GiB (profiles.yml default)"),
                                   "history": "HTTP nightly into a fresh warehouse; dbt on generated history "
                                              "(bench.bench_dbt writer)",
                                   "peak_rss_children_mib": round(
                                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)})
     return 0
+
+
+def _carried_http_figures() -> list[dict[str, Any]]:
+    """With --skip-http, the HTTP nightly figures of the previous scale.json, marked as carried over
+    (so a dbt-only re-run does not drop them)."""
+    path = RESULTS / "scale.json"
+    if not path.exists():
+        return []
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    carried = []
+    for f in previous.get("figures", []):
+        if f["figure"].startswith(("scale.nightly.", "scale.limits.")):
+            carried.append({**f, "carried_over_from": f.get("carried_over_from") or previous.get("measured_at")})
+    return carried
 
 
 def _la(r: dict[str, Any]) -> dict[str, Any]:

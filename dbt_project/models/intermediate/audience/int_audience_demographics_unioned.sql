@@ -12,7 +12,32 @@
     'age18-24' -> '18-24', 'age65-' -> '65+'). Gender: F/female -> female, M/male -> male,
     U/user_specified -> unknown. Shares are computed in fct_audience_demographics, after its
     incremental filter (no window here, so filters on the key push down to staging).
+
+    Incremental (delete+insert on the cell): a run re-derives only the cells with an input a load
+    touched after the model's newest last_loaded_at (minus var observation_lookback_hours of
+    slack); the earliest such day, computed first, bounds the scans.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'account_id', 'metric_date', 'audience_type', 'age_group', 'gender'],
+    on_schema_change='append_new_columns',
+) }}
+{%- set watermark = incremental_watermark('last_loaded_at') %}
+{%- set touched_filter = '' %}
+{%- if watermark is not none and execute %}
+    {%- set touched_since = watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour" %}
+    {%- set first_touched_query -%}
+        select coalesce(least(
+            (select min(metric_date) from {{ ref('stg_instagram__account_insights') }}
+             where last_loaded_at > {{ touched_since }}),
+            (select min(metric_date) from {{ ref('stg_youtube__channel_demographics') }}
+             where last_loaded_at > {{ touched_since }})
+        ), date '9999-12-31')
+    {%- endset %}
+    {%- set first_touched_date = run_query(first_touched_query).rows[0][0] %}
+    {%- set touched_filter = " and metric_date >= date '" ~ first_touched_date ~ "'" %}
+{%- endif %}
 
 with
 
@@ -20,13 +45,14 @@ instagram_insights as (
 
     select * from {{ ref('stg_instagram__account_insights') }}
     where metric_name in ('follower_demographics', 'engaged_audience_demographics')
-        and dimension = 'age,gender'
+        and dimension = 'age,gender'{{ touched_filter }}
 
 ),
 
 youtube_demographics as (
 
     select * from {{ ref('stg_youtube__channel_demographics') }}
+    where true{{ touched_filter }}
 
 ),
 
@@ -138,3 +164,7 @@ final as (
 )
 
 select * from final
+{%- if watermark is not none %}
+{# A cell is re-derived when any of its inputs is newer than the watermark. #}
+where last_loaded_at > {{ touched_since }}
+{%- endif %}

@@ -152,6 +152,7 @@ youtube_anchor_snapshots as (
 
 follower_snapshots as (
 
+    {%- for snapshot_platform in ['facebook', 'instagram', 'snapchat'] %}
     select
         platform,
         account_id,
@@ -159,29 +160,10 @@ follower_snapshots as (
         followers as followers_snapshot,
         'snapshot' as snapshot_source,
         false as is_snapshot_estimated
-    from facebook_snapshots
+    from {{ snapshot_platform }}_snapshots
     where followers is not null
     union all
-    select
-        platform,
-        account_id,
-        metric_date,
-        followers as followers_snapshot,
-        'snapshot' as snapshot_source,
-        false as is_snapshot_estimated
-    from instagram_snapshots
-    where followers is not null
-    union all
-    select
-        platform,
-        account_id,
-        metric_date,
-        followers as followers_snapshot,
-        'snapshot' as snapshot_source,
-        false as is_snapshot_estimated
-    from snapchat_snapshots
-    where followers is not null
-    union all
+    {%- endfor %}
     select
         platform,
         account_id,

@@ -108,6 +108,12 @@ posts_published_daily as (
         published_platform_date as metric_date,
         count(*) as posts_published
     from posts
+    {%- if first_touched_date is not none %}
+    {# Any time zone's day starts less than a day before UTC midnight: the first bound pushes down
+       to the listing tables, the second is exact. #}
+    where published_at >= timestamptz '{{ first_touched_date }} 00:00:00+00' - interval 1 day
+        and published_platform_date >= date '{{ first_touched_date }}'
+    {%- endif %}
     group by platform, account_id, published_platform_date
 
 ),
