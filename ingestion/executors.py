@@ -2,7 +2,9 @@
 
 - `GraphExecutor` packs Graph API calls into batch requests (up to 50 sub-requests per POST,
   grouped by token) and sends several batches concurrently. Each sub-request succeeds or fails on
-  its own, so one account's error never affects another account in the same batch.
+  its own, so one account's error never affects another account in the same batch. An account whose
+  own usage (Business Use Case / Page usage) is high gets batches of its own, so its slowdown never
+  holds back the other accounts' calls (`HttpClient` paces per account; app usage paces everyone).
 - `BearerExecutor` sends plain authorised GETs concurrently (YouTube, Snapchat: no equivalent batching
   for these APIs).
 Both return one outcome per spec: an `ApiResponse` or a classified `ApiError`.
@@ -54,11 +56,16 @@ class GraphExecutor:
         if not self.settings.graph_batch:
             with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
                 return list(pool.map(lambda item: self._single(*item), items))
-        by_token: dict[str, list[int]] = {}
-        for index, (_, token) in enumerate(items):
-            by_token.setdefault(token, []).append(index)
+        # Group by token and by pacing: calls of accounts that may go now share batches; an account
+        # that must wait for its own usage to drop gets batches of its own (sent last), so a batch
+        # never waits for an account it does not carry.
+        groups: dict[tuple[str, str], list[int]] = {}
+        for index, (spec, token) in enumerate(items):
+            hot = spec.account_id if self.client.own_pause_remaining(spec.account_id) > 0 else ""
+            groups.setdefault((token, hot), []).append(index)
+        ordered = sorted(groups.items(), key=lambda g: (g[0][1] != "", self.client.pause_remaining(g[0][1] or None)))
         batches = [
-            (token, indexes[i : i + MAX_BATCH]) for token, indexes in by_token.items()
+            (token, indexes[i : i + MAX_BATCH]) for (token, _), indexes in ordered
             for i in range(0, len(indexes), MAX_BATCH)
         ]
         outcomes: list[Outcome | None] = [None] * len(items)
@@ -76,7 +83,8 @@ class GraphExecutor:
         if secret is not None:
             params["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
         try:
-            return self.client.send("GET", f"{self.url}{spec.path}", params=params, retries=0)
+            return self.client.send("GET", f"{self.url}{spec.path}", params=params, retries=0,
+                                    pace_keys=(spec.account_id,))
         except ApiError as error:
             return error
 
@@ -87,7 +95,7 @@ class GraphExecutor:
         if secret is not None:
             data["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
         try:
-            resp = self.client.send("POST", self.url, data=data)
+            resp = self.client.send("POST", self.url, data=data, pace_keys=[s.account_id for s in specs])
         except ApiError as error:
             return [error] * len(specs)
         if not isinstance(resp.body, list) or len(resp.body) != len(specs):
@@ -108,12 +116,14 @@ class GraphExecutor:
         raw_headers = sub.get("headers") if isinstance(sub.get("headers"), list) else []
         headers = {str(h.get("name", "")).lower(): h.get("value") for h in raw_headers if isinstance(h, dict)}
         usage = {}
-        for name in ("x-app-usage", "x-business-use-case-usage"):
+        for name in ("x-app-usage", "x-business-use-case-usage", "x-page-usage"):
             if name in headers:
                 try:
                     usage[name] = json.loads(headers[name])
                 except (TypeError, ValueError):
                     usage[name] = headers[name]
+        if "x-page-usage" in usage:  # per Page, and only a sub-answer says which Page it is about
+            self.client.observe_usage({"x-page-usage": usage["x-page-usage"]}, spec.account_id)
         if code == 200 and isinstance(body, dict) and "error" not in body:
             return ApiResponse(url=f"{self.url}{spec.path}", params=redact_params(spec.params), http_status=200,
                                fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body)
@@ -164,6 +174,7 @@ class BearerExecutor:
         try:
             # Retries happen in the fetch engine's rounds, so each round trip is one attempt here.
             return self.client.send("GET", url, params=spec.params, headers={"Authorization": f"Bearer {token}"},
-                                    classify=self.classifiers.get(spec.base, classify_google_error), retries=0)
+                                    classify=self.classifiers.get(spec.base, classify_google_error), retries=0,
+                                    pace_keys=(spec.account_id,))
         except ApiError as error:
             return error

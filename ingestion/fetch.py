@@ -2,8 +2,10 @@
 
 The engine works in rounds. Round one holds every account's first calls; each answer may add
 follow-ups (the next page, the insights of the posts just listed) to the next round, and transient
-or throttled failures are retried in a later round after a backoff. The executor packs a round
-into as few round trips as the platform allows (Graph batch requests of 50).
+or throttled failures are retried in a later round once their own backoff has passed. A call also
+waits while its own account's usage is high (per-account usage headers); neither holds back the
+other accounts' calls, only app-wide usage slows everyone. The executor packs a round into as few
+round trips as the platform allows (Graph batch requests of 50).
 
 Accounts are isolated: an account whose token is expired, whose permission is missing or whose
 calls keep failing is recorded as failed, and none of its responses are landed (all or nothing per
@@ -164,7 +166,7 @@ def _youtube_tokens(settings: Settings, client: HttpClient,
 
 def _refresh_tokens(accounts: dict[str, _Account], queued) -> None:
     """Give every account with queued calls a valid token from its refresh credential (cached)."""
-    for account_id in dict.fromkeys(spec.account_id for spec, _ in queued):
+    for account_id in dict.fromkeys(item[0].account_id for item in queued):
         account = accounts[account_id]
         if account.tokens is None or account.error is not None:
             continue
@@ -175,25 +177,54 @@ def _refresh_tokens(accounts: dict[str, _Account], queued) -> None:
             log.warning("%s:%s has no access token: %s", account.plan.platform, account_id, error)
 
 
+def _ready_split(queue: list[tuple[RequestSpec, int, float]], client: HttpClient
+                 ) -> tuple[list[tuple[RequestSpec, int]], list[tuple[RequestSpec, int, float]], float]:
+    """(calls that may go now, calls that wait, when the next waiting one may go: monotonic).
+
+    A call waits for its own retry backoff and for its own account's usage slowdown; the app-wide
+    slowdown is applied when sending (it holds everyone alike). So a throttled or hot account's
+    calls never hold back the next round of the other accounts.
+    """
+    now = time.monotonic()
+    account_wait: dict[str, float] = {}
+    ready, waiting, next_at = [], [], float("inf")
+    for spec, attempt, not_before in queue:
+        if spec.account_id not in account_wait:
+            account_wait[spec.account_id] = client.own_pause_remaining(spec.account_id)
+        at = max(not_before, now + account_wait[spec.account_id])
+        if at <= now:
+            ready.append((spec, attempt))
+        else:
+            waiting.append((spec, attempt, not_before))
+            next_at = min(next_at, at)
+    return ready, waiting, next_at
+
+
 def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], client: HttpClient) -> None:
     executor = EXECUTORS[module.API](settings, client)
-    queue: list[tuple[RequestSpec, int]] = []
+    # (call, attempt, not before: monotonic seconds) -- retries carry their own backoff
+    queue: list[tuple[RequestSpec, int, float]] = []
     for account in accounts.values():
         if account.error is not None:
             continue
         if account.token is None and account.tokens is None:
             account.error = {"error_class": str(ErrorClass.AUTH), "message": "no token configured for this account"}
             continue
-        queue.extend((spec, 0) for spec in module.requests_for(account.plan, ctx))
+        queue.extend((spec, 0, 0.0) for spec in module.requests_for(account.plan, ctx))
     while queue:
-        _refresh_tokens(accounts, queue)
-        round_items = [(spec, attempt) for spec, attempt in queue if accounts[spec.account_id].error is None]
-        queue = []
-        if not round_items:
+        queue = [item for item in queue if accounts[item[0].account_id].error is None]
+        if not queue:
             break
+        round_items, queue, next_at = _ready_split(queue, client)
+        if not round_items:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            continue
+        _refresh_tokens(accounts, round_items)
+        round_items = [(spec, attempt) for spec, attempt in round_items if accounts[spec.account_id].error is None]
+        if not round_items:
+            continue
         used = {spec.account_id: accounts[spec.account_id].generation for spec, _ in round_items}
         outcomes = executor.execute([(spec, accounts[spec.account_id].token) for spec, _ in round_items])
-        wait = 0.0
         for (spec, attempt), outcome in zip(round_items, outcomes, strict=True):
             account = accounts[spec.account_id]
             if account.error is not None:
@@ -201,16 +232,14 @@ def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], cl
             account.requests += 1
             if isinstance(outcome, ApiResponse):
                 account.records.append(_record(run_id, settings, spec, outcome))
-                queue.extend((follow, 0) for follow in module.follow_ups(spec, outcome.body, ctx))
+                queue.extend((follow, 0, 0.0) for follow in module.follow_ups(spec, outcome.body, ctx))
                 continue
             if _renewed_after_401(account, outcome, used[spec.account_id]):
-                queue.append((spec, attempt))  # same attempt: the token was the problem, not the call
+                queue.append((spec, attempt, 0.0))  # same attempt: the token was the problem, not the call
                 continue
             retry, delay = _handle_error(account, spec, attempt, outcome, client, settings.http_max_retries)
-            queue.extend(retry)
-            wait = max(wait, delay)
-        if queue and wait:
-            time.sleep(wait)
+            not_before = time.monotonic() + delay
+            queue.extend((again, tries, not_before) for again, tries in retry)
 
 
 def _renewed_after_401(account: _Account, error: ApiError, generation: int) -> bool:

@@ -15,6 +15,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -149,8 +150,11 @@ class HttpStats:
 
     round_trips: int = 0
     retries: int = 0
-    slowdowns: int = 0
+    slowdowns: int = 0  # usage readings above SLOWDOWN_FROM_PERCENT (app-wide or per account)
     errors: dict[str, int] = field(default_factory=dict)
+    # Seconds requests waited before being sent, by what they waited for: "app" (X-App-Usage) or
+    # the business object (Page / IG user id) whose usage was high.
+    paced_s: dict[str, float] = field(default_factory=dict)
 
 
 _USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-page-usage", "x-ad-account-usage")
@@ -209,13 +213,24 @@ def classify_google_error(http_status: int, body: Any) -> ApiError:
 # Above this share (percent) of any rate-limit counter the client slows down, before Meta throttles.
 SLOWDOWN_FROM_PERCENT = 75.0
 MAX_SLOWDOWN_S = 5.0
+APP = "app"  # pacing key of the app-wide limit
+
+
+def _slowdown_s(peak: float) -> float:
+    """Pause after a usage reading of `peak` percent: 0 up to 75 %, rising to MAX_SLOWDOWN_S at 100 %."""
+    if peak <= SLOWDOWN_FROM_PERCENT:
+        return 0.0
+    return MAX_SLOWDOWN_S * min(1.0, (peak - SLOWDOWN_FROM_PERCENT) / (100 - SLOWDOWN_FROM_PERCENT))
 
 
 class HttpClient:
     """A `requests.Session` with retries, backoff, pacing and classification, shared by all platforms.
 
-    Thread-safe for concurrent requests (requests' connection pool is); the pacing state is shared,
-    so when usage headers approach a limit every worker of this client slows down together.
+    Thread-safe for concurrent requests (requests' connection pool is). Pacing follows the scope of
+    each usage counter (PLATFORM_APIS.md §4.2): `X-App-Usage` is app-wide, so when it approaches
+    the limit every worker slows down; `X-Business-Use-Case-Usage` (keyed by Page / IG user id) and
+    `X-Page-Usage` are per business object, so a hot account only slows the requests about that
+    account (`send(..., pace_keys=(account_id,))`) and the other accounts go on at full speed.
     """
 
     def __init__(
@@ -244,7 +259,8 @@ class HttpClient:
         self.max_response_s = max_response_s if max_response_s is not None else 4 * timeout_s
         self.stats = HttpStats()
         self._lock = threading.Lock()
-        self._pause_until = 0.0
+        self._pause_until = 0.0  # app-wide (monotonic deadline)
+        self._object_pause_until: dict[str, float] = {}  # per business object id
 
     def add_secrets(self, values) -> None:
         """More values to mask in error messages (e.g. access tokens minted during the run)."""
@@ -276,13 +292,20 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         classify=classify_meta_error,
         retries: int | None = None,
+        pace_keys: Iterable[str] = (),
     ) -> ApiResponse:
-        """Send a request; retry retryable failures with backoff; raise ApiError for the rest."""
+        """Send a request; retry retryable failures with backoff; raise ApiError for the rest.
+
+        `pace_keys`: the business objects (account ids) the request is about: it waits while one of
+        them (or the app) is over the slowdown threshold, and a per-object usage header without an
+        object id (`X-Page-Usage`) is attributed to the single key given.
+        """
         attempt = 0
         max_retries = self.max_retries if retries is None else retries
+        keys = tuple(dict.fromkeys(pace_keys))
         while True:
             try:
-                return self._send_once(method, url, params or {}, data, headers or {}, classify, attempt + 1)
+                return self._send_once(method, url, params or {}, data, headers or {}, classify, attempt + 1, keys)
             except ApiError as error:
                 self._count_error(error)
                 if error.error_class not in RETRYABLE or attempt >= max_retries:
@@ -296,19 +319,67 @@ class HttpClient:
         """GET a Graph API URL (kept for callers that do not batch)."""
         return self.send("GET", url, params=params)
 
-    def _pace(self) -> None:
-        delay = self._pause_until - time.monotonic()
+    def pause_remaining(self, key: str | None = None) -> float:
+        """Seconds a request about `key` (None: about no account) would wait now."""
+        with self._lock:
+            return max(0.0, self._deadline((key,) if key else ())[1] - time.monotonic())
+
+    def own_pause_remaining(self, key: str) -> float:
+        """Seconds `key`'s own usage holds its requests beyond the app-wide pause (0: not hot)."""
+        with self._lock:
+            return max(0.0, self._object_pause_until.get(key, 0.0) - max(self._pause_until, time.monotonic()))
+
+    def _deadline(self, keys: tuple[str, ...]) -> tuple[str, float]:
+        """(what, monotonic deadline) a request about `keys` waits for; call with the lock held."""
+        what, until = APP, self._pause_until
+        for key in keys:
+            if self._object_pause_until.get(key, 0.0) > until:
+                what, until = key, self._object_pause_until[key]
+        return what, until
+
+    def _pace(self, keys: tuple[str, ...] = ()) -> None:
+        with self._lock:
+            what, until = self._deadline(keys)
+        delay = until - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-
-    def _observe_usage(self, usage: dict[str, Any]) -> None:
-        """Slow every worker down as the platform's usage counters approach their limit."""
-        peak = _peak_usage_percent(usage)
-        if peak > SLOWDOWN_FROM_PERCENT:
-            pause = MAX_SLOWDOWN_S * min(1.0, (peak - SLOWDOWN_FROM_PERCENT) / (100 - SLOWDOWN_FROM_PERCENT))
             with self._lock:
-                self._pause_until = max(self._pause_until, time.monotonic() + pause)
+                self.stats.paced_s[what] = self.stats.paced_s.get(what, 0.0) + delay
+
+    def observe_usage(self, usage: dict[str, Any], account: str | None = None) -> None:
+        """Slow down as usage counters approach their limit, in the counter's own scope: the app
+        (X-App-Usage: every request), a business object (X-Business-Use-Case-Usage, keyed by object
+        id; X-Page-Usage, attributed to `account`: that object's requests only).
+
+        A per-object reading that names no object and comes without `account` paces the whole
+        client (the safe side).
+        """
+        now = time.monotonic()
+        pauses: dict[str | None, float] = {}
+
+        def note(key: str | None, peak: float) -> None:
+            pause = _slowdown_s(peak)
+            if pause > 0:
+                pauses[key] = max(pauses.get(key, 0.0), pause)
+
+        note(None, _counters_peak(usage.get("x-app-usage")))
+        buc = usage.get("x-business-use-case-usage")
+        if isinstance(buc, dict):
+            for obj, entries in buc.items():
+                note(str(obj), max((_counters_peak(e) for e in entries if isinstance(e, dict)), default=0.0)
+                     if isinstance(entries, list) else 0.0)
+        note(account, _counters_peak(usage.get("x-page-usage")))
+        if not pauses:
+            return
+        with self._lock:
+            for key, pause in pauses.items():
+                if key is None:
+                    self._pause_until = max(self._pause_until, now + pause)
+                else:
+                    self._object_pause_until[key] = max(self._object_pause_until.get(key, 0.0), now + pause)
                 self.stats.slowdowns += 1
+            if len(self._object_pause_until) > 1024:  # forget deadlines that have passed
+                self._object_pause_until = {k: v for k, v in self._object_pause_until.items() if v > now}
 
     def _read_body(self, resp: requests.Response, deadline: float) -> bytes:
         """At most `max_body_bytes + 1` bytes of the body, read before `deadline` (monotonic)."""
@@ -327,8 +398,8 @@ class HttpClient:
             resp.close()
         return b"".join(chunks)
 
-    def _send_once(self, method, url, params, data, headers, classify, attempts) -> ApiResponse:
-        self._pace()
+    def _send_once(self, method, url, params, data, headers, classify, attempts, pace_keys=()) -> ApiResponse:
+        self._pace(pace_keys)
         with self._lock:
             self.stats.round_trips += 1
         deadline = time.monotonic() + self.max_response_s
@@ -348,7 +419,7 @@ class HttpClient:
         except ValueError:
             body = None
         usage = _usage(resp.headers)
-        self._observe_usage(usage)
+        self.observe_usage(usage, pace_keys[0] if len(pace_keys) == 1 else None)
         if resp.status_code == 200 and body is not None and not (isinstance(body, dict) and "error" in body):
             return ApiResponse(
                 url=redact(url, self.secrets),
@@ -381,20 +452,14 @@ def _as_float(value: Any) -> float:
     return number if math.isfinite(number) else 0.0
 
 
-def _peak_usage_percent(usage: dict[str, Any]) -> float:
-    """The highest counter (percent of limit) in X-App-Usage / X-Business-Use-Case-Usage."""
-    peak = 0.0
-    app = usage.get("x-app-usage")
-    if isinstance(app, dict):
-        peak = max([peak, *(_as_float(v) for v in app.values())])
-    buc = usage.get("x-business-use-case-usage")
-    if isinstance(buc, dict):
-        for entries in buc.values():
-            for entry in entries if isinstance(entries, list) else []:
-                if isinstance(entry, dict):
-                    peak = max([peak, *(_as_float(entry.get(k)) for k in
-                                         ("call_count", "total_cputime", "total_time"))])
-    return peak
+_COUNTERS = ("call_count", "total_cputime", "total_time")
+
+
+def _counters_peak(counters: Any) -> float:
+    """The highest of Meta's three percent counters in one usage object (0 when absent or malformed)."""
+    if not isinstance(counters, dict):
+        return 0.0
+    return max((_as_float(counters.get(k)) for k in _COUNTERS), default=0.0)
 
 
 def regain_seconds_from_buc(buc: Any) -> float | None:
