@@ -16,24 +16,25 @@
 #}
 {% macro account_daily_rollup(group_by) -%}
 {%- set watermark = incremental_watermark() %}
+{%- set rewrite_from = none %}
+{%- if watermark is not none and execute %}
+    {# The earliest recomputed day, as a literal: pushes down to the scan. #}
+    {%- set rewrite_from_query -%}
+        select coalesce(min(metric_date), date '9999-12-31') from {{ ref('fct_account_daily') }}
+        where department is not null
+            and loaded_through_at > {{ watermark }}
+    {%- endset %}
+    {%- set rewrite_from = run_query(rewrite_from_query).rows[0][0] %}
+{%- endif %}
 
 with
 
-account_daily_all as (
+account_daily as (
 
     select * from {{ ref('fct_account_daily') }}
     where department is not null
-
-),
-
-account_daily as (
-
-    select * from account_daily_all
-    {%- if watermark is not none %}
-    where metric_date >= (
-        select min(metric_date) from account_daily_all
-        where loaded_through_at > {{ watermark }}
-    )
+    {%- if rewrite_from is not none %}
+        and metric_date >= date '{{ rewrite_from }}'
     {%- endif %}
 
 ),

@@ -36,12 +36,28 @@
 
 {%- set watermark = incremental_watermark() %}
 {%- set history = 'interval 371 days' if grain == 'week' else 'interval 13 months' %}
+{%- set read_from = none %}
+{%- if watermark is not none and execute %}
+    {# The earliest day any account reads (the day before its first rewritten period), as a
+       literal: pushes down to the scan. #}
+    {%- set read_from_query -%}
+        select coalesce(
+            cast(date_trunc('{{ grain }}', min(metric_date)) as date) - 1, date '9999-12-31'
+        )
+        from {{ ref('fct_account_daily') }}
+        where loaded_through_at > {{ watermark }}
+    {%- endset %}
+    {%- set read_from = run_query(read_from_query).rows[0][0] %}
+{%- endif %}
 
 with
 
 account_daily_all as (
 
     select * from {{ ref('fct_account_daily') }}
+    {%- if read_from is not none %}
+    where metric_date >= date '{{ read_from }}'
+    {%- endif %}
 
 ),
 

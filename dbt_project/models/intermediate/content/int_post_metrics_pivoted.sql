@@ -29,24 +29,9 @@
 ) }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
 
-with
-
-facebook_post_insights as (
-
-    select * from {{ ref('stg_facebook__post_insights') }}
-    where period = 'lifetime'
-
-),
-
-instagram_media_insights as (
-
-    select * from {{ ref('stg_instagram__media_insights') }}
-    where period = 'lifetime'
-
-),
-
-unioned as (
-
+{#- The lifetime insights of posts and media on one vocabulary, optionally filtered (each read
+    of it is filtered on its own: a shared CTE would be materialised over every post). #}
+{%- set unioned_sql -%}
     select
         platform,
         account_id,
@@ -58,7 +43,8 @@ unioned as (
         observed_at,
         last_loaded_at,
         metric_value
-    from facebook_post_insights
+    from {{ ref('stg_facebook__post_insights') }}
+    where period = 'lifetime'{filter}
     union all
     select
         platform,
@@ -71,23 +57,24 @@ unioned as (
         observed_at,
         last_loaded_at,
         metric_value
-    from instagram_media_insights
+    from {{ ref('stg_instagram__media_insights') }}
+    where period = 'lifetime'{filter}
+{%- endset %}
 
-),
+with
 {%- if watermark is not none %}
 
 touched_objects as (
 
     select distinct platform, object_type, object_id
-    from unioned
-    where last_loaded_at > {{ watermark }}
+    from ({{ unioned_sql | replace('{filter}', ' and last_loaded_at > ' ~ watermark) }})
 
 ),
 {%- endif %}
 
 latest_values as (
 
-    select * from unioned
+    select * from ({{ unioned_sql | replace('{filter}', '') }})
     {%- if watermark is not none %}
     semi join touched_objects
         using (platform, object_type, object_id)

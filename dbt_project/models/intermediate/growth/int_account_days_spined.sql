@@ -6,10 +6,10 @@
     shortening a window.
 
     Incremental (append): observed days only ever widen an account's range, so a run takes the
-    accounts with a daily input a load touched after the model's watermark (loaded_through_at,
-    minus var observation_lookback_hours of slack), widens their range with the days already held
-    and appends the days not yet in the spine. Readers get a stored table instead of re-deriving
-    the ranges from every observation.
+    days observed since the model's watermark (loaded_through_at, minus var
+    observation_lookback_hours of slack) and appends, per account, the days between them and the
+    range already held. Readers get a stored table instead of re-deriving the ranges from every
+    observation.
 #}
 {{ config(
     materialized='incremental',
@@ -18,97 +18,79 @@
 ) }}
 {%- set watermark = incremental_watermark() %}
 
+{%- set daily_inputs = [
+    ('stg_facebook__page_insights', "period = 'day'"),
+    ('stg_facebook__page_snapshots', 'true'),
+    ('stg_instagram__account_insights', "period = 'day'"),
+    ('stg_instagram__account_snapshots', 'true'),
+    ('stg_youtube__channel_daily', 'true'),
+    ('stg_youtube__channel_snapshots', 'true'),
+    ('stg_snapchat__profile_snapshots', 'true'),
+] %}
+
 with
 
-facebook_insights as (
-
-    select * from {{ ref('stg_facebook__page_insights') }}
-
-),
-
-facebook_snapshots as (
-
-    select * from {{ ref('stg_facebook__page_snapshots') }}
-
-),
-
-instagram_insights as (
-
-    select * from {{ ref('stg_instagram__account_insights') }}
-
-),
-
-instagram_snapshots as (
-
-    select * from {{ ref('stg_instagram__account_snapshots') }}
-
-),
-
-youtube_daily as (
-
-    select * from {{ ref('stg_youtube__channel_daily') }}
-
-),
-
-youtube_snapshots as (
-
-    select * from {{ ref('stg_youtube__channel_snapshots') }}
-
-),
-
-snapchat_snapshots as (
-
-    select * from {{ ref('stg_snapchat__profile_snapshots') }}
-
-),
-
+{# Every input filtered in its own branch, so the watermark filter reaches each scan. #}
 observed_days as (
 
-    select platform, account_id, metric_date, last_loaded_at from facebook_insights
-    where period = 'day'
+    {%- for input, condition in daily_inputs %}
+    select platform, account_id, metric_date from {{ ref(input) }}
+    where {{ condition }}
+    {%- if watermark is not none %}
+        and last_loaded_at > {{ watermark }} - interval {{ var('observation_lookback_hours') }} hour
+    {%- endif %}
+    {%- if not loop.last %}
     union all
-    select platform, account_id, metric_date, last_loaded_at from facebook_snapshots
-    union all
-    select platform, account_id, metric_date, last_loaded_at from instagram_insights
-    where period = 'day'
-    union all
-    select platform, account_id, metric_date, last_loaded_at from instagram_snapshots
-    union all
-    select platform, account_id, metric_date, last_loaded_at from youtube_daily
-    union all
-    select platform, account_id, metric_date, last_loaded_at from youtube_snapshots
-    union all
-    select platform, account_id, metric_date, last_loaded_at from snapchat_snapshots
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
 {% if watermark is not none -%}
-{# Days observed since the watermark, and the range each touched account already has. #}
-new_days as (
+{# Per touched account, the days observed since the watermark widen the range already held
+   (contiguous: the spine only ever grows at its ends); only the days outside it are added. #}
+new_ranges as (
 
-    select platform, account_id, metric_date from observed_days
-    where last_loaded_at > {{ watermark }} - interval {{ var('observation_lookback_hours') }} hour
+    select platform, account_id, min(metric_date) as new_from, max(metric_date) as new_until
+    from observed_days
+    group by platform, account_id
 
 ),
 
-range_inputs as (
+held_ranges as (
 
-    select platform, account_id, metric_date from new_days
+    select platform, account_id, min(metric_date) as held_from, max(metric_date) as held_until
+    from {{ this }}
+    semi join new_ranges
+        using (platform, account_id)
+    group by platform, account_id
+
+),
+
+account_date_ranges as (
+
+    {# Before the held range (the whole new range for an account new to the spine)... #}
+    select
+        new_ranges.platform,
+        new_ranges.account_id,
+        new_ranges.new_from as first_metric_date,
+        coalesce(held_ranges.held_from - 1, new_ranges.new_until) as last_metric_date
+    from new_ranges
+    left join held_ranges
+        using (platform, account_id)
     union all
-    select existing.platform, existing.account_id, existing.metric_date
-    from {{ this }} as existing
-    semi join (select distinct platform, account_id from new_days) as touched_accounts
+    {# ... and after it (an empty series where the range does not grow). #}
+    select
+        new_ranges.platform,
+        new_ranges.account_id,
+        held_ranges.held_until + 1 as first_metric_date,
+        new_ranges.new_until as last_metric_date
+    from new_ranges
+    inner join held_ranges
         using (platform, account_id)
 
 ),
 {%- else -%}
-range_inputs as (
-
-    select platform, account_id, metric_date from observed_days
-
-),
-{%- endif %}
-
 account_date_ranges as (
 
     select
@@ -116,10 +98,11 @@ account_date_ranges as (
         account_id,
         min(metric_date) as first_metric_date,
         max(metric_date) as last_metric_date
-    from range_inputs
+    from observed_days
     group by platform, account_id
 
 ),
+{%- endif %}
 
 spined as (
 
@@ -144,10 +127,6 @@ final as (
         spined.metric_date,
         {{ loaded_through_at() }} as loaded_through_at
     from spined
-    {%- if watermark is not none %}
-    anti join {{ this }} as existing
-        using (platform, account_id, metric_date)
-    {%- endif %}
 
 )
 

@@ -308,7 +308,7 @@ rebuild_plan as (
         {%- do read_from.update({row[0]: row[1]}) %}
     {%- endfor %}
     {%- for platform in platforms %}
-        {%- if platform not in read_from %}{% do read_from.update({platform: '9999-12-31'}) %}{% endif %}
+        {%- if platform not in read_from %}{% do read_from.update({platform: modules.datetime.date(9999, 12, 31)}) %}{% endif %}
     {%- endfor %}
 {%- endif %}
 {%- set read_bound = {} %}
@@ -422,6 +422,9 @@ account_days as (
         on account_days_spined.platform = rebuild_plan.platform
         and account_days_spined.account_id = rebuild_plan.account_id
         and account_days_spined.metric_date >= rebuild_plan.input_from
+    {%- if read_from %}
+    where account_days_spined.metric_date >= date '{{ read_from.values() | min }}'
+    {%- endif %}
 
 ),
 

@@ -61,6 +61,9 @@ with
 account_days_spined as (
 
     select * from {{ ref('int_account_days_spined') }}
+    {%- if first_touched_date is not none %}
+    where metric_date >= date '{{ first_touched_date }}'
+    {%- endif %}
 
 ),
 

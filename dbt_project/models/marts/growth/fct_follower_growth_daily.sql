@@ -19,12 +19,25 @@
 ) }}
 {%- set watermark = incremental_watermark() %}
 {%- set longest_window_days = 90 %}
+{%- set read_from = none %}
+{%- if watermark is not none and execute %}
+    {# The earliest day any account reads, as a literal: pushes down to the scan. #}
+    {%- set read_from_query -%}
+        select coalesce(min(metric_date) - {{ longest_window_days }}, date '9999-12-31')
+        from {{ ref('fct_account_daily') }}
+        where loaded_through_at > {{ watermark }}
+    {%- endset %}
+    {%- set read_from = run_query(read_from_query).rows[0][0] %}
+{%- endif %}
 
 with
 
 account_daily_all as (
 
     select * from {{ ref('fct_account_daily') }}
+    {%- if read_from is not none %}
+    where metric_date >= date '{{ read_from }}'
+    {%- endif %}
 
 ),
 

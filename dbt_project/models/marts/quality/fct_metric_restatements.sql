@@ -5,13 +5,17 @@
     metric_name, period, metric_type, dimension, dimension_value, metric_date. Keys fetched once
     are absent (nothing to compare).
 
-    Incremental (delete+insert on restatement_id): a run rewrites the keys a load touched after
-    the model's newest last_loaded_at.
+    Incremental (delete+insert on the key's columns, of which restatement_id is the hash; the
+    key's metric_date bounds the delete's scan): a run rewrites the keys a load touched after the
+    model's newest last_loaded_at.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='restatement_id',
+    unique_key=[
+        'platform', 'account_id', 'object_type', 'object_id', 'metric_source', 'metric_name',
+        'period', 'metric_type', 'dimension', 'dimension_value', 'metric_date',
+    ],
     on_schema_change='append_new_columns',
     post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
 ) }}
