@@ -37,6 +37,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ingestion.days import platform_today
 from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.onboarding import youtube_oauth
 from ingestion.onboarding.discover import REVIEW_COMMENT
@@ -120,8 +121,12 @@ def _env_name(loc: tuple[Any, ...]) -> str:
     return "SOCIALPULSE_" + "_".join(str(p) for p in loc).upper()
 
 
-def check_settings(report: DoctorReport, env: dict[str, str] | os._Environ) -> Settings | None:
-    """Parse the environment; a broken variable stops the doctor (everything depends on it)."""
+def check_settings(report: DoctorReport, env: dict[str, str] | os._Environ,
+                   now: datetime | None = None) -> Settings | None:
+    """Parse the environment; a broken variable stops the doctor (everything depends on it).
+
+    `now` is the clock: Graph API versions end on Meta's (Pacific) calendar day.
+    """
     try:
         settings = load_settings()
     except ValidationError as exc:
@@ -146,7 +151,7 @@ def check_settings(report: DoctorReport, env: dict[str, str] | os._Environ) -> S
                    "use the form v25.0")
     elif version in GRAPH_VERSION_END:
         end = GRAPH_VERSION_END[version]
-        today = datetime.now(UTC).date()
+        today = platform_today("facebook", now)
         if end <= today:
             report.add(Severity.ERROR, "settings", "SOCIALPULSE_GRAPH_API_VERSION",
                        f"Graph API {version} is no longer served (since {end})",
@@ -772,7 +777,7 @@ def run_doctor(
     now = now or datetime.now(UTC)
     report = DoctorReport()
     started = time.monotonic()
-    settings = check_settings(report, env)
+    settings = check_settings(report, env, now)
     if settings is None:
         report.notes.append("settings are broken: nothing else was checked")
         return report

@@ -387,3 +387,14 @@ def test_expired_youtube_access_token_points_to_a_refresh(registered, monkeypatc
     [finding] = _errors(_run())
     assert finding.subject == "SOCIALPULSE_YOUTUBE_TOKEN" and "(401)" in finding.problem
     assert "socialpulse youtube access-token" in finding.fix
+
+
+def test_graph_version_end_is_judged_on_the_injected_pacific_day(registered, monkeypatch):
+    # v21.0 ends on 2027-01-21 (Meta's calendar). 07:30 UTC that day is still the 20th in California.
+    monkeypatch.setenv("SOCIALPULSE_GRAPH_API_VERSION", "v21.0")
+    before = _run(now=datetime(2027, 1, 21, 7, 30, tzinfo=UTC), network=False)
+    [warning] = [f for f in before.findings if f.subject == "SOCIALPULSE_GRAPH_API_VERSION"]
+    assert warning.severity is Severity.WARNING and "stops on 2027-01-21" in warning.problem
+    after = _run(now=datetime(2027, 1, 21, 8, 30, tzinfo=UTC), network=False)
+    [error] = [f for f in after.findings if f.subject == "SOCIALPULSE_GRAPH_API_VERSION"]
+    assert error.severity is Severity.ERROR and "no longer served" in error.problem
