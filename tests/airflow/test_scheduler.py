@@ -4,45 +4,126 @@ the DAG is unpaused, runs it, and the load events trigger the transform on their
 backfill-DAG run must trigger exactly one transform run, and `airflow backfill create` on the
 nightly DAG must work for a short range.
 
+The last test is the security drill of issue 10 for Airflow's own files: the registry gains
+accounts whose calls fail on the token paths (an expired Page token, a revoked user token, 5xx on a
+second Page token, a YouTube endpoint that echoes the bearer token in its 500 and 401 bodies), every
+Graph call carries `appsecret_proof`, and a manual nightly run goes through the real scheduler. Then
+every file of the stack's folder - Airflow's task logs, its metadata DB and the standalone log, and
+the landing files, warehouse, BI copy, GX Data Docs and report - is scanned for every secret value.
+
 Every wait polls with a deadline; the whole process group is killed at the end.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 import time
+from collections import Counter
 from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from ingestion import devenv
+from ingestion.executors import appsecret_proof
 from ingestion.pipeline import default_as_of
+from sandbox import data as D
 from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth
 from tests.airflow.conftest import write_registry
 from tests.airflow.standalone import DAG_IDS, RUN_S, standalone
-from tests.conftest import TEST_TOKEN
+from tests.drills.secret_scan import scan_for_secrets
 
-pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(1200)]
 
 ACCOUNTS = 3  # per platform: small on purpose, the scheduler's overhead is what is tested here
 LOOKBACK_DAYS = 2
+# The security drill's accounts (not in the registry until the last test): Page 4 with its own
+# Page token that the sandbox answers as expired, Instagram 4 with another Page token and 5xx on
+# every call (retried within the task, completes), Page 5 on the user token, revoked.
+SANDBOX_ACCOUNTS = 5
+EXPIRED_PAGE, FLAKY_IG, REVOKED_PAGE = D.facebook_page_id(4), D.instagram_user_id(4), D.facebook_page_id(5)
+ECHO_CHANNEL = D.youtube_channel_id(1)
+REGISTERED = {*(("facebook", D.facebook_page_id(i)) for i in range(1, ACCOUNTS + 1)),
+              *(("instagram", D.instagram_user_id(i)) for i in range(1, ACCOUNTS + 1))}
+# Secret values that look like real ones (and name themselves drills, for the committed-secrets scan).
+USER_TOKEN = "EAADrillSchedUser" + "u7Kq" * 10
+PAGE_TOKENS = {"SOCIALPULSE_DRILL_PAGE_TOKEN_A": "EAADrillSchedPageA" + "p4Wz" * 10,
+               "SOCIALPULSE_DRILL_PAGE_TOKEN_B": "EAADrillSchedPageB" + "r8Nd" * 10}
+APP_SECRET = "drill-sched-app-secret-7c1e93"
+YOUTUBE_TOKEN = "ya29.drill-sched-" + "Yt3x" * 8
+META_TOKENS = (USER_TOKEN, *PAGE_TOKENS.values())
+SECRETS = (*META_TOKENS, APP_SECRET, YOUTUBE_TOKEN, *(appsecret_proof(t, APP_SECRET) for t in META_TOKENS))
+
+
+class EchoingGoogle:
+    """Stands for the YouTube APIs of the security drill: answers every call with an error whose
+    message echoes the bearer token bare (as some gateways do): HTTP 500 for the first two calls of
+    each path (retried by the fetch engine), then 401 (an auth failure: reported, not retried)."""
+
+    def __init__(self) -> None:
+        calls = self.calls = Counter()
+        tokens = self.tokens = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                token = (self.headers.get("Authorization") or "").partition(" ")[2]
+                tokens.append(token)
+                path = self.path.split("?", 1)[0]
+                calls[path] += 1
+                status = 500 if calls[path] <= 2 else 401
+                reason = "backendError" if status == 500 else "authError"
+                message = f"Request failed for credential {token} on {path}"
+                body = json.dumps({"error": {"code": status, "message": message,
+                                             "errors": [{"reason": reason, "message": message}]}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("standalone")
     registry = write_registry(home / "accounts.yml", ACCOUNTS)
-    with devenv.sandbox_process("--accounts", str(ACCOUNTS)) as sandbox_url:  # the real clock
+    faults = [f"{EXPIRED_PAGE}=expired_token", f"{FLAKY_IG}=5xx", f"{REVOKED_PAGE}=revoked_token"]
+    google = EchoingGoogle()
+    with devenv.sandbox_process("--accounts", str(SANDBOX_ACCOUNTS),  # the real clock
+                                *(a for f in faults for a in ("--account-fault", f))) as sandbox_url:
         env = {"SOCIALPULSE_ACCOUNTS": str(registry), "SOCIALPULSE_GRAPH_URL": f"{sandbox_url}/graph",
-               "SOCIALPULSE_META_TOKEN": TEST_TOKEN, "SOCIALPULSE_LOOKBACK_DAYS": str(LOOKBACK_DAYS)}
-        with standalone(home, env) as stack:
-            for dag_id in DAG_IDS:  # unpausing the nightly lets the scheduler create its latest interval's run
-                stack.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
-            stack.unpaused_at = time.monotonic()
-            yield stack
+               "SOCIALPULSE_META_TOKEN": USER_TOKEN, "SOCIALPULSE_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+               # Tokens in URLs (no Graph batching) and appsecret_proof on every Graph call: the
+               # hardest case for redaction. The YouTube APIs are the echoing stand-in (no YouTube
+               # account is registered before the security drill).
+               "SOCIALPULSE_GRAPH_BATCH": "false", "SOCIALPULSE_META_APP_SECRET": APP_SECRET,
+               "SOCIALPULSE_YOUTUBE_TOKEN": YOUTUBE_TOKEN, "SOCIALPULSE_YOUTUBE_DATA_URL": f"{google.url}/youtube/v3",
+               "SOCIALPULSE_YOUTUBE_ANALYTICS_URL": f"{google.url}/youtubeanalytics/v2", **PAGE_TOKENS}
+        try:
+            with standalone(home, env) as stack:
+                stack.registry, stack.google = registry, google
+                for dag_id in DAG_IDS:  # unpausing the nightly lets the scheduler create its latest interval's run
+                    stack.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+                stack.unpaused_at = time.monotonic()
+                yield stack
+        finally:
+            google.close()
 
 
 def _mart_rows(path: Path, accounts: set[tuple[str, str]]) -> dict:
@@ -75,7 +156,7 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
     events = stack.events(source_dag_id="socialpulse_nightly", source_run_id=nightly["dag_run_id"])
     assert sorted(e["name"] for e in events) == ["socialpulse.raw.facebook", "socialpulse.raw.instagram"]
     assert all(e["created_dagruns"] for e in events), "every load event fed a transform run"
-    assert TEST_TOKEN not in json.dumps(events)
+    assert not any(secret in json.dumps(events) for secret in SECRETS)
 
     # The marts and the published copy hold exactly what the sandbox generated, for every account
     # and every day of the window the scheduled run read (as_of = the Pacific day before its
@@ -86,8 +167,8 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
     bi = data / "bi" / "socialpulse.duckdb"
     assert bi.exists() and (data / "bi" / "parquet" / "fct_follower_growth_daily.parquet").exists()
     truth = {(t["platform"], t["account_id"], t["metric_date"]): t
-             for t in ground_truth(SandboxConfig(accounts=ACCOUNTS, seed=42), since, as_of)
-             if t["platform"] in ("facebook", "instagram")}  # the registry of this test
+             for t in ground_truth(SandboxConfig(accounts=SANDBOX_ACCOUNTS, seed=42), since, as_of)
+             if (t["platform"], t["account_id"]) in REGISTERED}  # the registry of this test
     accounts = {(p, a) for p, a, _ in truth}
     published = _mart_rows(bi, accounts)
     working = _mart_rows(data / "warehouse.duckdb", accounts)
@@ -100,9 +181,6 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
         assert followers == t["followers"], key
     assert len(accounts) == 2 * ACCOUNTS
 
-    # Nothing secret reached a task log.
-    for path in (data / "airflow" / "logs").rglob("*.log"):
-        assert TEST_TOKEN not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
 def test_a_backfill_dag_run_triggers_exactly_one_transform(stack):
@@ -162,3 +240,81 @@ def test_airflow_backfill_create_runs_the_nightly_dag_for_a_short_range(stack):
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _task_logs(stack, dag_id: str, run_id: str, task_id: str) -> list[Path]:
+    """Airflow's log files of one task of one run (every map index and attempt)."""
+    run_dir = next((d for d in (stack.home / "airflow" / "logs" / f"dag_id={dag_id}").glob("run_id=*")
+                    if d.name.replace(":", "") == f"run_id={run_id}".replace(":", "")), None)
+    assert run_dir is not None, f"Airflow wrote no log folder for {dag_id} {run_id}"
+    return sorted((run_dir / f"task_id={task_id}").rglob("*.log"))
+
+
+def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_files(stack, tmp_path):
+    """Issue 10, security: the token paths fail for real under the real scheduler, then every file
+    of the stack (Airflow's task logs and metadata DB included) is scanned for every secret value."""
+    stack.wait("earlier runs to finish", lambda: all(r["state"] in ("success", "failed") for dag_id in DAG_IDS
+                                                     for r in stack.runs(dag_id)))
+    # The registry gains the drill's accounts (written whole, then swapped in: a reader never sees half).
+    drill = write_registry(tmp_path / "accounts.yml", SANDBOX_ACCOUNTS,
+                           token_envs={EXPIRED_PAGE: "SOCIALPULSE_DRILL_PAGE_TOKEN_A",
+                                       FLAKY_IG: "SOCIALPULSE_DRILL_PAGE_TOKEN_B"})
+    registry = yaml.safe_load(drill.read_text(encoding="utf-8"))
+    demo = yaml.safe_load((devenv.REPO / "config" / "accounts.yml").read_text(encoding="utf-8"))
+    channel = dict(next(a for a in demo["accounts"] if a["id"] == ECHO_CHANNEL))
+    channel.pop("linked", None)
+    registry["accounts"].append(channel)
+    drill.write_text(yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.move(drill, stack.registry)
+
+    run = stack.call("POST", "/dags/socialpulse_nightly/dagRuns",
+                     {"logical_date": None, "conf": {"as_of": default_as_of().isoformat()}})
+    run_id = run["dag_run_id"]
+    run = stack.wait("the drill's nightly run", lambda: stack.finished("socialpulse_nightly", run_id))
+    tis = stack.get(f"/dags/socialpulse_nightly/dagRuns/{run_id}/taskInstances", limit=200)["task_instances"]
+    states: dict[str, set[str]] = {}
+    for ti in tis:
+        states.setdefault(ti["task_id"], set()).add(ti["state"])
+    # Partial failure: the healthy accounts loaded, the report task failed the run and named the rest.
+    assert run["state"] == "failed", states
+    assert states["report"] == {"failed"}, states
+    for task_id in ("fetch_facebook", "fetch_instagram", "fetch_youtube", "load_facebook", "load_instagram"):
+        assert states[task_id] == {"success"}, states
+    report_log = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                           for p in _task_logs(stack, "socialpulse_nightly", run_id, "report"))
+    for account in (EXPIRED_PAGE, REVOKED_PAGE, ECHO_CHANNEL):
+        assert account in report_log, f"{account} not named as failed in the report task's log"
+    assert FLAKY_IG not in report_log  # 5xx on every call: retried within the task, completed
+    # The token paths really ran: the echoing endpoint got the YouTube token (and answered with it),
+    # every Graph call carried appsecret_proof (landing records keep the masked parameter), and the
+    # echoed message reached Airflow's task log masked.
+    assert set(stack.google.tokens) == {YOUTUBE_TOKEN} and sum(stack.google.calls.values()) >= 3
+    youtube_log = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                            for p in _task_logs(stack, "socialpulse_nightly", run_id, "fetch_youtube"))
+    assert "Request failed for credential ***" in youtube_log, youtube_log[-3000:]
+    landing = [p for p in (stack.home / "landing").rglob("*.jsonl") if "manual" in str(p)]
+    assert landing and all('"appsecret_proof": "***"' in p.read_text(encoding="utf-8") for p in landing
+                           if "youtube" not in str(p))
+
+    # Everything written under the stack's folder, once the transform the healthy loads triggered
+    # has finished (no DuckDB file may be skipped as locked: strict).
+    stack.wait("the transform runs to finish", stack.transform_runs_settled)
+    airflow_logs = sorted((stack.home / "airflow" / "logs").rglob("*.log"))
+    assert len(airflow_logs) >= 20 and (stack.home / "airflow" / "airflow.db").is_file()
+    hits, files, tables = scan_for_secrets(stack.home, SECRETS, strict=True)
+    assert hits == [], hits[:20]
+    assert files > len(airflow_logs) and tables >= 3  # warehouse, BI copy, Parquet marts
+    print(f"airflow security scan: {files} files ({len(airflow_logs)} Airflow task logs, the metadata DB), "
+          f"{tables} DuckDB/Parquet files, {len(SECRETS)} secret values, 0 hits")
+
+    # The scan can fail: each secret planted in a copy of a real task log of this run is found.
+    planted = tmp_path / "planted"
+    for i, secret in enumerate(SECRETS):
+        copy = planted / str(i) / "attempt=1.log"
+        copy.parent.mkdir(parents=True)
+        shutil.copyfile(_task_logs(stack, "socialpulse_nightly", run_id, "fetch_facebook")[0], copy)
+        with copy.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": f"GET /v25.0/{EXPIRED_PAGE}/insights?access_token={secret}"}) + "\n")
+    hits, files, _ = scan_for_secrets(planted, SECRETS)
+    assert files == len(SECRETS) and sorted(hits) == sorted(f"{planted / str(i) / 'attempt=1.log'}: bytes"
+                                                            for i in range(len(SECRETS)))
