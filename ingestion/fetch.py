@@ -24,7 +24,7 @@ from typing import Any
 
 from ingestion import landing
 from ingestion.executors import BearerExecutor, GraphExecutor
-from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
+from ingestion.http import APP, RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.plan import AccountPlan
 from ingestion.onboarding.youtube_oauth import OAuthError
 from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube, youtube_auth
@@ -54,6 +54,10 @@ class FetchResult:
     retired_metrics: list[str]
     # Calls to the OAuth token endpoint (YouTube refresh credentials; 0 with plain access tokens).
     token_refreshes: int = 0
+    # Accounts slowed down for their own usage (per-account usage headers above 75 %), and the
+    # seconds every call waited for the app-wide usage (X-App-Usage).
+    paced_accounts: list[str] = field(default_factory=list)
+    app_paced_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for XCom and run reports."""
@@ -67,6 +71,7 @@ class _Account:
     # Refreshable token (YouTube refresh credential): `token` is re-read from `tokens` every round.
     tokens: youtube_auth.YouTubeTokens | None = None
     generation: int = 0  # generation of `token` (which one a 401 refers to)
+    paced: bool = False  # calls held back for this account's own usage
     records: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     skipped: int = 0
@@ -144,6 +149,9 @@ def fetch_chunk(
         sub_requests=sum(a.requests for a in accounts.values()), retries=client.stats.retries,
         failures=failures, retired_metrics=sorted({m for a in accounts.values() for m in a.retired}),
         token_refreshes=tokens.refreshes if tokens is not None else 0,
+        paced_accounts=sorted({a.plan.account_id for a in accounts.values() if a.paced}
+                              | {k for k in client.stats.paced_s if k in accounts}),
+        app_paced_s=round(client.stats.paced_s.get(APP, 0.0), 3),
     )
 
 
@@ -216,6 +224,9 @@ def _run_rounds(settings, run_id, module, ctx, accounts: dict[str, _Account], cl
         if not queue:
             break
         round_items, queue, next_at = _ready_split(queue, client)
+        for spec, _, _ in queue:
+            if not accounts[spec.account_id].paced and client.own_pause_remaining(spec.account_id) > 0:
+                accounts[spec.account_id].paced = True
         if not round_items:
             time.sleep(max(0.0, next_at - time.monotonic()))
             continue

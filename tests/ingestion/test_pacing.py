@@ -126,3 +126,40 @@ def test_unattributed_page_usage_paces_everything():
         assert APP == "app"
     finally:
         client.close()
+
+
+def test_fetch_paces_only_the_hot_account(monkeypatch, tmp_path):
+    """The whole engine: one Instagram account already at 90 % of its hourly budget (calls made
+    before this fetch), two others fresh. Only the hot account is slowed; nobody waits app-wide,
+    and every account's data arrives."""
+    from datetime import date
+
+    from ingestion import landing
+    from ingestion.fetch import fetch_chunk
+    from ingestion.plan import AccountPlan
+    from ingestion.platforms import FetchContext
+
+    server = SandboxServer(SandboxConfig(accounts=3, seed=42, now=SANDBOX_NOW, youtube_channels=0)).start()
+    try:
+        monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "data"))
+        monkeypatch.setenv("SOCIALPULSE_GRAPH_URL", server.graph_url)
+        monkeypatch.setenv("SOCIALPULSE_META_TOKEN", TEST_TOKEN)
+        import requests
+
+        with requests.Session() as session:  # earlier calls (another job): 155 of the nominal 200 per hour
+            for _ in range(155):
+                session.get(f"{server.graph_url}/v25.0/{HOT}", timeout=10,
+                            params={"fields": "followers_count", "access_token": TEST_TOKEN}).raise_for_status()
+        as_of = date(2026, 11, 19)
+        plans = [AccountPlan("instagram", a, None, date(2026, 11, 18), as_of) for a in (HOT, COOL, COOL2)]
+        settings = load_settings()
+        result = fetch_chunk(settings, "run-pacing", "c0", plans, FetchContext(as_of=as_of))
+        assert (result.accounts_ok, result.accounts_failed) == (3, 0)
+        assert result.paced_accounts == [HOT] and result.app_paced_s == 0.0
+        endpoints: dict[str, set[str]] = {}
+        for record in landing.read_records(settings.landing_dir, "run-pacing", "instagram"):
+            endpoints.setdefault(record["account_id"], set()).add(record["endpoint"])
+        assert endpoints[HOT] == endpoints[COOL] == endpoints[COOL2]  # nothing lost by pacing
+        assert {"node", "insights", "media"} <= endpoints[HOT]
+    finally:
+        server.stop()
