@@ -286,12 +286,8 @@ def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_fi
         assert account in report_log, f"{account} not named as failed in the report task's log"
     assert FLAKY_IG not in report_log  # 5xx on every call: retried within the task, completed
     # The token paths really ran: the echoing endpoint got the YouTube token (and answered with it),
-    # every Graph call carried appsecret_proof (landing records keep the masked parameter), and the
-    # echoed message reached Airflow's task log masked.
+    # every Graph call carried appsecret_proof (landing records keep the masked parameter).
     assert set(stack.google.tokens) == {YOUTUBE_TOKEN} and sum(stack.google.calls.values()) >= 3
-    youtube_log = "\n".join(p.read_text(encoding="utf-8", errors="replace")
-                            for p in _task_logs(stack, "socialpulse_nightly", run_id, "fetch_youtube"))
-    assert "Request failed for credential ***" in youtube_log, youtube_log[-3000:]
     landing = [p for p in (stack.home / "landing").rglob("*.jsonl") if "manual" in str(p)]
     assert landing and all('"appsecret_proof": "***"' in p.read_text(encoding="utf-8") for p in landing
                            if "youtube" not in str(p))
@@ -304,6 +300,10 @@ def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_fi
     hits, files, tables = scan_for_secrets(stack.home, SECRETS, strict=True)
     assert hits == [], hits[:20]
     assert files > len(airflow_logs) and tables >= 3  # warehouse, BI copy, Parquet marts
+    # ... and the echoed message reached Airflow's task log, masked.
+    youtube_log = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                            for p in _task_logs(stack, "socialpulse_nightly", run_id, "fetch_youtube"))
+    assert "Request failed for credential ***" in youtube_log, youtube_log[-3000:]
     print(f"airflow security scan: {files} files ({len(airflow_logs)} Airflow task logs, the metadata DB), "
           f"{tables} DuckDB/Parquet files, {len(SECRETS)} secret values, 0 hits")
 
