@@ -66,6 +66,19 @@ def read_records(landing: Path, run_id: str, platform: str) -> Iterator[dict[str
                     yield json.loads(line)
 
 
+def read_record_batches(landing: Path, run_id: str, platform: str, size: int) -> Iterator[list[dict[str, Any]]]:
+    """The landed records of one platform in one run, `size` at a time, in landing order (the loader
+    streams them, so a backfill is never decoded whole)."""
+    batch: list[dict[str, Any]] = []
+    for record in read_records(landing, run_id, platform):
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def read_statuses(landing: Path, run_id: str, platform: str) -> list[dict[str, Any]]:
     """Per-account fetch outcomes of one platform in one run."""
     folder = run_dir(landing, run_id) / platform

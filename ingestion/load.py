@@ -5,19 +5,40 @@ idempotent (its load id is derived from the run and platform; loading the same l
 is a no-op). A batch that fails the gate is moved to quarantine intact with its validation result
 and nothing is committed. An account whose responses cannot be parsed is cut out of the batch and
 reported; the other accounts load.
+
+How a batch flows (bounded memory, one transaction):
+- the landing files are read `BATCH_RECORDS` responses at a time; each slice is parsed (per
+  account, as before), its observations become an Arrow table with a fixed schema, and its
+  responses (bodies re-encoded as JSON text, as before) are written to a Parquet file in
+  `$SOCIALPULSE_HOME/.load-staging/`; the decoded JSON of a slice is dropped before the next one
+  is read, so a two-year backfill is never held in memory whole;
+- after the last slice, the accounts that must not load (unparseable, or empty insights) are cut
+  out; the gate validates the observations as one pandas frame made from the Arrow tables
+  (`_observations_frame`: same dtypes as the row-wise frame it replaces);
+- a passing batch is committed in one transaction (`_commit`): the staged responses (DuckDB reads
+  the Parquet files), that very frame (as Arrow), objects, health, ledger, registry, the `raw.loads`
+  row and the validation history; the staging files are deleted whatever happens.
+Rows whose types Arrow refuses (only from a broken parser) take the previous row-wise pandas path,
+so the schema suite still sees and reports them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ingestion import landing, quality
 from ingestion.fetch import PLATFORM_MODULES
@@ -105,6 +126,23 @@ def _window_is_settled(rec: dict[str, Any]) -> bool:
     return since <= (fetched - INSIGHTS_DELAY).timestamp()
 
 
+_FOLLOWER_FIELDS = ("followers_count", "fan_count")
+
+
+def _empty_insights_message(metric: str, followers: float) -> str:
+    return (f"account insights answered data: [] ({metric}) although the account has "
+            f"{followers:.0f} followers; nothing of it loaded, re-run to fetch it")
+
+
+def _empty_insights_metric(rec: dict[str, Any]) -> str | None:
+    """The requested metrics when `rec` is a settled account-insights answer with `data: []`."""
+    body = rec.get("body")
+    if (rec.get("endpoint") == "insights" and rec.get("object_type", "account") == "account"
+            and isinstance(body, dict) and body.get("data") == [] and _window_is_settled(rec)):
+        return str((rec.get("params") or {}).get("metric", "?"))[:200]
+    return None
+
+
 def empty_insight_accounts(platform: str, records: list[dict[str, Any]],
                            observations: list[dict[str, Any]]) -> dict[str, str]:
     """Accounts whose account-level insights answer was `data: []` for a window older than Meta's
@@ -113,27 +151,176 @@ def empty_insight_accounts(platform: str, records: list[dict[str, Any]],
         return {}
     followers: dict[str, float] = {}
     for o in observations:
-        if o["source"] == "node" and o["metric_name"] in ("followers_count", "fan_count"):
+        if o["source"] == "node" and o["metric_name"] in _FOLLOWER_FIELDS:
             followers[o["account_id"]] = min(followers.get(o["account_id"], o["value"]), o["value"])
     out: dict[str, str] = {}
     for rec in records:
-        body, account_id = rec.get("body"), rec["account_id"]
-        if (rec.get("endpoint") == "insights" and rec.get("object_type", "account") == "account"
-                and isinstance(body, dict) and body.get("data") == [] and _window_is_settled(rec)
-                and followers.get(account_id, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS):
-            metric = str((rec.get("params") or {}).get("metric", "?"))[:200]
-            out[account_id] = (f"account insights answered data: [] ({metric}) although the account has "
-                               f"{followers[account_id]:.0f} followers; nothing of it loaded, re-run to fetch it")
+        account_id, metric = rec["account_id"], _empty_insights_metric(rec)
+        if metric is not None and followers.get(account_id, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS:
+            out[account_id] = _empty_insights_message(metric, followers[account_id])
     return out
 
 
-def _observations_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=list(quality.OBSERVATION_COLUMNS))
-    df["metric_date"] = pd.to_datetime(df["metric_date"])
+# ----------------------------------------------------------------------------- observations as Arrow
+
+# Responses parsed and staged at a time: bounds the memory of a load to one slice of decoded JSON
+# (plus the compact Arrow observations of the whole batch, which the gate needs at once).
+BATCH_RECORDS = 2000
+
+# What the platform parsers produce, column by column. Timestamps stay text until the frame is
+# built, where they are parsed exactly as the row-wise path parsed them.
+OBSERVATION_ARROW_SCHEMA = pa.schema([
+    *[(c, pa.string()) for c in quality.OBSERVATION_COLUMNS[:11]],
+    ("metric_date", pa.date32()),
+    ("end_time", pa.string()),
+    ("value", pa.float64()),
+    ("observed_at", pa.string()),
+])
+assert OBSERVATION_ARROW_SCHEMA.names == list(quality.OBSERVATION_COLUMNS)
+
+
+def _observations_table(rows: list[dict[str, Any]]) -> pa.Table | None:
+    """Parsed observation dicts as an Arrow table, or None when a value does not fit its column
+    (a parser bug: the row-wise frame keeps it so the gate's schema suite can report it)."""
+    try:
+        return pa.Table.from_pylist(rows, schema=OBSERVATION_ARROW_SCHEMA)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _observations_frame(rows: list[dict[str, Any]] | pa.Table) -> pd.DataFrame:
+    """The observations as the gate validates them and the commit inserts them.
+
+    From Arrow: columnar, no Python object per value. Row dicts that Arrow refuses take the
+    row-wise path; both give the same dtypes (strings `str`, metric_date datetime64[s], end_time and
+    observed_at datetime64[UTC], value float64).
+    """
+    table = rows if isinstance(rows, pa.Table) else _observations_table(rows)
+    if table is None:
+        df = pd.DataFrame(rows, columns=list(quality.OBSERVATION_COLUMNS))
+        df["metric_date"] = pd.to_datetime(df["metric_date"])
+    else:
+        day = table.schema.get_field_index("metric_date")
+        df = table.set_column(day, "metric_date", pc.cast(table["metric_date"], pa.timestamp("s"))).to_pandas()
     df["end_time"] = pd.to_datetime(df["end_time"], utc=True, format="%Y-%m-%dT%H:%M:%S%z")
-    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
+    # ISO8601: a response without a `Date` header carries our clock's microseconds, the others none.
+    df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True, format="ISO8601")
     df["value"] = df["value"].astype("float64")
     return df
+
+
+def _arrow(df: pd.DataFrame) -> pa.Table:
+    """A frame as Arrow for DuckDB (strings are Arrow already: no copy, no Python objects)."""
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+@dataclass
+class _Staged:
+    """What streaming one platform's landing batch produced (its responses staged on disk)."""
+
+    platform: str
+    tables: list[pa.Table] = field(default_factory=list)
+    rows: list[dict[str, Any]] | None = None  # set when Arrow refused a slice: the row-wise path
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)
+    responses: Counter = field(default_factory=Counter)  # responses per account, landing order
+    followers: dict[str, float] = field(default_factory=dict)
+    empty_insights: dict[str, str] = field(default_factory=dict)  # account -> metric of its last empty answer
+    response_files: list[Path] = field(default_factory=list)  # the responses, staged as Parquet
+
+    def add(self, records: list[dict[str, Any]], observations: list[dict[str, Any]],
+            objects: list[dict[str, Any]], broken: dict[str, str]) -> None:
+        """Take one parsed slice (its observation dicts are not kept)."""
+        for account_id, message in broken.items():
+            self.broken.setdefault(account_id, message)
+        self.responses.update(r["account_id"] for r in records)
+        self.objects.extend(objects)
+        if self.platform in ("facebook", "instagram"):
+            for rec in records:
+                metric = _empty_insights_metric(rec)
+                if metric is not None:
+                    self.empty_insights[rec["account_id"]] = metric
+        table = _observations_table(observations) if self.rows is None else None
+        if table is None and self.rows is None:  # from now on row-wise (rare: a parser bug)
+            self.rows = [row for t in self.tables for row in t.to_pylist()]
+            self.tables = []
+        if self.rows is not None:
+            self.rows.extend(observations)
+            nodes = [o for o in observations if o["source"] == "node" and o["metric_name"] in _FOLLOWER_FIELDS]
+        else:
+            self.tables.append(table)
+            nodes = table.filter(pc.and_(pc.equal(table["source"], "node"),
+                                         pc.is_in(table["metric_name"], pa.array(_FOLLOWER_FIELDS)))).to_pylist()
+        for o in nodes:
+            if o["value"] is not None:
+                self.followers[o["account_id"]] = min(self.followers.get(o["account_id"], o["value"]), o["value"])
+
+    def empty_accounts(self) -> dict[str, str]:
+        """`empty_insight_accounts` over the whole batch (parseable accounts only)."""
+        return {a: _empty_insights_message(metric, self.followers[a]) for a, metric in self.empty_insights.items()
+                if a not in self.broken and self.followers.get(a, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS}
+
+    def observations(self, cut: set[str]) -> list[dict[str, Any]] | pa.Table:
+        """Every observation of the accounts that load."""
+        if self.rows is not None:
+            return [o for o in self.rows if o["account_id"] not in cut]
+        table = pa.concat_tables(self.tables) if self.tables else OBSERVATION_ARROW_SCHEMA.empty_table()
+        if cut and table.num_rows:
+            table = table.filter(pc.invert(pc.is_in(table["account_id"], pa.array(sorted(cut)))))
+        return table
+
+
+RESPONSE_ARROW_SCHEMA = pa.schema([
+    ("response_id", pa.string()), ("platform", pa.string()), ("account_id", pa.string()),
+    ("endpoint", pa.string()), ("request_url", pa.string()), ("request_params", pa.string()),
+    ("api_version", pa.string()), ("http_status", pa.int64()), ("fetched_at", pa.timestamp("us", tz="UTC")),
+    ("usage_headers", pa.string()), ("body", pa.string()), ("object_type", pa.string()), ("object_id", pa.string()),
+])
+
+
+def _responses_table(records: list[dict[str, Any]]) -> pa.Table:
+    """One slice of landed records as raw.responses columns (bodies re-encoded as JSON text)."""
+    fetched_at = pd.to_datetime(pd.Series([r["fetched_at"] for r in records], dtype=object), utc=True,
+                                format="ISO8601")
+    columns = {
+        "response_id": [r["response_id"] for r in records],
+        "platform": [r["platform"] for r in records],
+        "account_id": [r["account_id"] for r in records],
+        "endpoint": [r["endpoint"] for r in records],
+        "request_url": [r["url"] for r in records],
+        "request_params": [json.dumps(r["params"]) for r in records],
+        "api_version": [r["api_version"] for r in records],
+        "http_status": [r["http_status"] for r in records],
+        "fetched_at": pa.Array.from_pandas(fetched_at.astype("datetime64[us, UTC]")),
+        "usage_headers": [json.dumps(r["usage_headers"]) for r in records],
+        "body": [json.dumps(r["body"]) for r in records],
+        "object_type": [r.get("object_type", "account") for r in records],
+        "object_id": [r.get("object_id") or r["account_id"] for r in records],
+    }
+    try:
+        return pa.table(columns, schema=RESPONSE_ARROW_SCHEMA)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):  # odd metadata types: DuckDB casts them
+        return pa.table(columns)
+
+
+def staging_dir(settings: Settings) -> Path:
+    """Where a load stages its responses (`$SOCIALPULSE_HOME/.load-staging`). Only the process that
+    holds the warehouse writes there, so each load may clear it (also after a kill -9)."""
+    return settings.home_abs / ".load-staging"
+
+
+def _stage(landing_dir: Path, run_id: str, platform: str, folder: Path) -> _Staged:
+    """Read and parse the landing batch slice by slice; responses go to Parquet files in `folder`."""
+    staged = _Staged(platform)
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, records in enumerate(landing.read_record_batches(landing_dir, run_id, platform, BATCH_RECORDS)):
+        observations, objects, broken = parse_records(platform, records)
+        staged.add(records, observations, objects, broken)
+        del observations
+        path = folder / f"responses-{index:05d}.parquet"
+        pq.write_table(_responses_table(records), path, compression="zstd", compression_level=1)
+        staged.response_files.append(path)
+    return staged
 
 
 def quarantine(settings: Settings, load_id: str, run_id: str, platform: str, payload: dict[str, Any]) -> Path:
@@ -151,13 +338,13 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
     """Load one platform's landing batch of one run into the warehouse."""
     load_id = load_id_for(run_id, platform)
     statuses = landing.read_statuses(settings.landing_dir, run_id, platform)
-    records = list(landing.read_records(settings.landing_dir, run_id, platform))
     result = LoadResult(load_id=load_id, platform=platform, status="empty")
     result.accounts_failed = [
         {"account_id": s["account_id"], **(s.get("error") or {})} for s in statuses if s["status"] != "ok"
     ]
 
-    con = connect(settings.warehouse)
+    con = connect(settings.warehouse)  # from here on this process is the only loader
+    folder = staging_dir(settings)
     try:
         done = con.execute(
             "select status from raw.loads where load_id = ? and status = 'committed'", [load_id]
@@ -165,34 +352,34 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
         if done:
             result.status = "already_loaded"
             return result
-        if not records:
+        shutil.rmtree(folder, ignore_errors=True)  # leftovers of a killed load
+        staged = _stage(settings.landing_dir, run_id, platform, folder / landing.safe_name(load_id))
+        if not staged.responses:
             _record_health_only(con, run_id, load_id, statuses, result)
             return result
 
-        observations, objects, broken = parse_records(platform, records)
+        broken = dict(staged.broken)
         for account_id, message in broken.items():
             result.accounts_failed.append({"account_id": account_id, "error_class": "garbage_response",
                                            "message": message})
-        good_records = [r for r in records if r["account_id"] not in broken]
         if broken:
             quarantine(settings, f"{load_id}-unparseable", run_id, platform,
                        {"reason": "unparseable responses", "accounts": broken})
-        empty = empty_insight_accounts(platform, records, observations)  # never load an account with holes
+        empty = staged.empty_accounts()  # never load an account with holes
         for account_id, message in empty.items():
             result.accounts_failed.append({"account_id": account_id, "error_class": "empty_response",
                                            "message": message})
-        if empty:
-            broken = {**broken, **empty}
-            observations = [o for o in observations if o["account_id"] not in empty]
-            good_records = [r for r in good_records if r["account_id"] not in empty]
-        if not good_records:
+        cut = {*broken, *empty}
+        good_accounts = [a for a in staged.responses if a not in cut]
+        if not good_accounts:
             result.status = "quarantined"
             _record_health_only(con, run_id, load_id, statuses, result)
             return result
 
-        df = _observations_frame(observations)
-        objects_df = _objects_frame([o for o in objects if o["account_id"] not in broken])
-        planned = [s for s in statuses if s["status"] == "ok" and s["account_id"] not in broken] or statuses
+        df = _observations_frame(staged.observations(cut))
+        objects_df = _objects_frame([o for o in staged.objects if o["account_id"] not in cut])
+        staged.tables, staged.rows = [], None  # the frame holds the observations now
+        planned = [s for s in statuses if s["status"] == "ok" and s["account_id"] not in cut] or statuses
         try:
             gate = quality.gate_batch(
                 df, objects_df, platform=platform, known_metrics=_known_metrics(platform),
@@ -211,16 +398,21 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             log.error("load %s quarantined at %s:\n%s", load_id, where, gate.describe())
             return result
 
-        _commit(con, registry, load_id, run_id, good_records, df, objects_df, statuses, result, gate)
+        responses = sum(staged.responses[a] for a in good_accounts)
+        _commit(con, registry, load_id, run_id, (staged.response_files, cut, responses), df, objects_df, statuses,
+                result, gate)
         result.status = "committed"
-        result.responses = len(good_records)
+        result.responses = responses
         result.observations = len(df)
-        result.accounts_loaded = sorted({r["account_id"] for r in good_records})
+        result.accounts_loaded = sorted(good_accounts)
         result.business_date_min = df["metric_date"].min().date().isoformat()
         result.business_date_max = df["metric_date"].max().date().isoformat()
         return result
     finally:
-        con.close()
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            con.close()
 
 
 def _record_health_only(con, run_id: str, load_id: str, statuses: list[dict[str, Any]], result: LoadResult) -> None:
@@ -288,28 +480,16 @@ def _coverage_frame(load_id: str, statuses: list[dict[str, Any]], failed_ids: se
                                        "fetched_at", "load_id", "outcome"])
 
 
-def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[dict[str, Any]],
-            df: pd.DataFrame, objects: pd.DataFrame, statuses: list[dict[str, Any]], result: LoadResult,
-            gate: quality.GateResult | None = None) -> None:
-    """Insert responses, observations, objects, health, ledger, registry and the load row atomically."""
+def _commit(con, registry: Registry, load_id: str, run_id: str,
+            responses: tuple[list[Path], set[str], int], df: pd.DataFrame, objects: pd.DataFrame,
+            statuses: list[dict[str, Any]], result: LoadResult, gate: quality.GateResult | None = None) -> None:
+    """Insert responses, observations, objects, health, ledger, registry and the load row atomically.
+
+    `responses` is (the staged Parquet files, the accounts cut out of the batch, how many responses
+    the rest has): the files are inserted without those accounts, and the count must match.
+    """
     started = datetime.now(UTC)
-    responses = pd.DataFrame(
-        {
-            "response_id": [r["response_id"] for r in records],
-            "platform": [r["platform"] for r in records],
-            "account_id": [r["account_id"] for r in records],
-            "endpoint": [r["endpoint"] for r in records],
-            "request_url": [r["url"] for r in records],
-            "request_params": [json.dumps(r["params"]) for r in records],
-            "api_version": [r["api_version"] for r in records],
-            "http_status": [r["http_status"] for r in records],
-            "fetched_at": pd.to_datetime([r["fetched_at"] for r in records], utc=True),
-            "usage_headers": [json.dumps(r["usage_headers"]) for r in records],
-            "body": [json.dumps(r["body"]) for r in records],
-            "object_type": [r.get("object_type", "account") for r in records],
-            "object_id": [r.get("object_id") or r["account_id"] for r in records],
-        }
-    )
+    response_files, cut, expected_responses = responses
     accounts = pd.DataFrame(
         [
             {
@@ -334,22 +514,25 @@ def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[di
     org = registry.organisation
     organisation = pd.DataFrame([{"name": org.name, "timezone": org.timezone, "population": org.population,
                                   "population_by_age": json.dumps(org.population_by_age), "loaded_at": started}])
-    frames = {"incoming_responses": responses, "incoming_observations": df, "incoming_accounts": accounts,
+    frames = {"incoming_observations": _arrow(df), "incoming_accounts": accounts,
               "incoming_objects": objects, "incoming_runs": runs, "incoming_coverage": coverage,
               "incoming_retired": retired_df, "incoming_organisation": organisation}
     for name, frame in frames.items():
         con.register(name, frame)
     con.execute("begin transaction")
     try:
-        con.execute(
+        inserted = con.execute(
             """
             insert into raw.responses
             select ?, response_id, platform, account_id, endpoint, request_url, request_params::json,
                    api_version, http_status, fetched_at, usage_headers::json, body::json, object_type, object_id
-            from incoming_responses
+            from read_parquet(?, union_by_name = true)
+            where not list_contains(?::varchar[], account_id)
             """,
-            [load_id],
-        )
+            [load_id, [str(f) for f in response_files], sorted(cut)],
+        ).fetchall()[0][0]
+        if inserted != expected_responses:  # the staged files are not what was parsed: load nothing
+            raise RuntimeError(f"load {load_id}: staged {inserted} responses, parsed {expected_responses}")
         con.execute(
             """
             insert into raw.observations
@@ -382,7 +565,7 @@ def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[di
             insert into raw.loads values (?, ?, ?, ?, 'committed', ?, ?, ?, ?, ?)
             """,
             [
-                load_id, run_id, started, datetime.now(UTC), len(records), len(df),
+                load_id, run_id, started, datetime.now(UTC), expected_responses, len(df),
                 df["account_id"].nunique(), df["metric_date"].min().date(), df["metric_date"].max().date(),
             ],
         )
@@ -390,7 +573,8 @@ def _commit(con, registry: Registry, load_id: str, run_id: str, records: list[di
             quality.record_validation(con, gate)  # the validation history commits with the load
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        with contextlib.suppress(duckdb.TransactionException):  # a failed commit already ended it
+            con.execute("rollback")
         raise
     finally:
         for name in frames:
@@ -438,7 +622,7 @@ def replay(settings: Settings, load_ids: list[str] | None = None) -> dict[str, i
                 observations.extend(obs)
                 objects.extend(objs)
             df, objects_df = _observations_frame(observations), _objects_frame(objects)
-            con.register("replayed_observations", df)
+            con.register("replayed_observations", _arrow(df))
             con.register("replayed_objects", objects_df)
             con.execute("begin transaction")
             try:

@@ -97,11 +97,17 @@ SHARE_SUM_TOLERANCE = 0.5
 SAMPLE_ROWS = 5
 _LIST_KWARG_LIMIT = 25
 
+# Failures are reported with every unexpected row index and sample values (COMPLETE). Computing
+# those lists costs GX a second and third pass over every column of every expectation, also when
+# nothing is unexpected, so a suite is first evaluated with BOOLEAN_ONLY (the same expectations,
+# the same unexpected counts decide success) and only a suite that failed is evaluated again with
+# COMPLETE for its report (`Validator.validate`).
 RESULT_FORMAT = {
     "result_format": "COMPLETE",
     "partial_unexpected_count": SAMPLE_ROWS,
     "return_unexpected_index_query": False,
 }
+FIRST_PASS_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 
 
 class GateError(RuntimeError):
@@ -231,7 +237,9 @@ class Validator:
         started = time.perf_counter()
         suite = self.gx.ExpectationSuite(name=name, expectations=expectations)
         batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
+        result = batch.validate(suite, result_format=FIRST_PASS_FORMAT)
+        if not result.success:  # failed or raised: evaluate again with the full report
+            result = batch.validate(suite, result_format=RESULT_FORMAT)
         failures, raised = [], []
         for item in result.results:
             config = item.expectation_config
@@ -449,9 +457,24 @@ def _classify(df: pd.DataFrame) -> pd.Series:
     return entity
 
 
+def _day_column(values: pd.Series) -> pd.Series:
+    """Days as datetime64[ns] where the range allows it.
+
+    GX's `column_values.between` compares datetime64[ns] (and tz-aware) columns vectorised, but
+    maps a Python function over every value of any other datetime unit (~7 us per row: 4 s for
+    the 580,000 insight rows of a two-year Instagram backfill). Same values, same results; a day
+    outside the ns range (year > 2262, only from a broken parser) keeps microseconds.
+    """
+    days = pd.to_datetime(values)
+    try:
+        return days.astype("datetime64[ns]")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return days.astype("datetime64[us]")
+
+
 def _pacific_day_before(ts: pd.Series) -> pd.Series:
     local = pd.to_datetime(ts, utc=True).dt.tz_convert("America/Los_Angeles")
-    return (local.dt.tz_localize(None).dt.normalize() - pd.Timedelta(days=1)).astype("datetime64[us]")
+    return _day_column(local.dt.tz_localize(None).dt.normalize() - pd.Timedelta(days=1))
 
 
 def _expected_day(frame: pd.DataFrame) -> pd.Series:
@@ -511,8 +534,8 @@ def gate_batch(
     ])
     entity_rows: dict[str, pd.DataFrame] = {}
     if schema_ok:
-        frame = obs.copy()
-        frame["metric_date"] = pd.to_datetime(frame["metric_date"]).astype("datetime64[us]")
+        frame = obs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
+        frame["metric_date"] = _day_column(frame["metric_date"])
         frame["_entity"] = _classify(frame) if len(frame) else pd.Series(dtype=object)
         frame["_expected_day"] = _expected_day(frame) if len(frame) else frame["metric_date"]
         v.validate(f"{prefix}.observations", frame, _observation_expectations(
