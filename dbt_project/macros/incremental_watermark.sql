@@ -59,3 +59,21 @@
     {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
     {{ return(column in names) }}
 {%- endmacro %}
+
+{#
+    earliest_touched_date(inputs, touched_since): the earliest metric_date among the rows of
+    `inputs` (a list of [relation, condition]) whose last_loaded_at is after `touched_since` (a SQL
+    timestamp expression), as a date; 9999-12-31 when there is none. Models query it before they
+    run and inline it, so their scans are bounded by it (a subquery would not push down).
+#}
+{% macro earliest_touched_date(inputs, touched_since) -%}
+    {%- set query -%}
+        select coalesce(least(
+            {%- for relation, condition in inputs %}
+            (select min(metric_date) from {{ relation }}
+             where {{ condition }} and last_loaded_at > {{ touched_since }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        ), date '9999-12-31')
+    {%- endset -%}
+    {{ return(run_query(query).rows[0][0]) }}
+{%- endmacro %}

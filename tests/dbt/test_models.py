@@ -130,6 +130,29 @@ def column(rows: dict[date, dict], name: str, days: range, month: int = 1) -> li
     return [rows[date(year, month, d)][name] for d in days]
 
 
+def test_unit_tests_run_in_the_test_build(warehouse: Path) -> None:
+    """Production builds leave the unit tests out (dbt_project.yml); this suite's build runs them all."""
+    run_results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
+    unit_tests = {r["unique_id"]: r["status"] for r in run_results["results"] if r["unique_id"].startswith("unit_test.")}
+    assert len(unit_tests) == 8, sorted(unit_tests)
+    assert set(unit_tests.values()) == {"pass"}
+
+
+def test_production_builds_leave_unit_tests_out(tmp_path: Path) -> None:
+    """Without SOCIALPULSE_DBT_UNIT_TESTS (the nightly pipeline), no unit test is selected."""
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALPULSE_DBT_UNIT_TESTS"}
+    env["SOCIALPULSE_WAREHOUSE"] = str(tmp_path / "warehouse.duckdb")
+    command = [
+        *_dbt_command(), "ls", "--resource-type", "unit_test", "--output", "name",
+        "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "No nodes selected" in result.stdout
+    assert "reconstruction" not in result.stdout
+
+
 def test_marts_schema_holds_both_marts(con) -> None:
     tables = set(
         con.sql(

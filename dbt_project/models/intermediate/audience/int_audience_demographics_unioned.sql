@@ -27,15 +27,10 @@
 {%- set touched_filter = '' %}
 {%- if watermark is not none and execute %}
     {%- set touched_since = watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour" %}
-    {%- set first_touched_query -%}
-        select coalesce(least(
-            (select min(metric_date) from {{ ref('stg_instagram__account_insights') }}
-             where last_loaded_at > {{ touched_since }}),
-            (select min(metric_date) from {{ ref('stg_youtube__channel_demographics') }}
-             where last_loaded_at > {{ touched_since }})
-        ), date '9999-12-31')
-    {%- endset %}
-    {%- set first_touched_date = run_query(first_touched_query).rows[0][0] %}
+    {%- set first_touched_date = earliest_touched_date([
+        [ref('stg_instagram__account_insights'), 'true'],
+        [ref('stg_youtube__channel_demographics'), 'true'],
+    ], touched_since) %}
     {%- set touched_filter = " and metric_date >= date '" ~ first_touched_date ~ "'" %}
 {%- endif %}
 
