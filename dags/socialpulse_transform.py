@@ -56,11 +56,11 @@ def socialpulse_transform():
         return result
 
     @task(pool=WRITER_POOL)
-    def mart_gate(build: dict, run_id=None) -> dict:
-        """Quality gate on the marts (`ingestion.mart_gate`, when installed); failing blocks publish."""
+    def mart_gate(build: dict, events: dict, run_id=None) -> dict:
+        """Quality gate on the marts, as of the nightly's day; failing blocks publish."""
         from ingestion import orchestration
 
-        return orchestration.mart_gate(run_id)
+        return orchestration.mart_gate(run_id, events)
 
     @task(pool=WRITER_POOL, outlets=[MARTS_PUBLISHED])
     def publish(gate: dict, events: dict, run_id=None) -> dict:
@@ -74,7 +74,7 @@ def socialpulse_transform():
         return extra
 
     events = collect_events()
-    publish(mart_gate(dbt_build(events)), events)
+    publish(mart_gate(dbt_build(events), events), events)
 
 
 socialpulse_transform()

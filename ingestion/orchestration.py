@@ -261,6 +261,10 @@ def collect_events(triggering_asset_events: Any) -> dict:
         "load_ids": sorted({str(item["load_id"]) for item in loads if item.get("load_id")}),
         "business_date_min": min(dates) if dates else None,
         "business_date_max": max(dates) if dates else None,
+        # The day a nightly closed: the mart gate judges freshness as of it (a backfill of old
+        # days does not move it; with no nightly event the gate uses yesterday, Pacific).
+        "nightly_as_of": max((str(item["business_date_max"]) for item in loads
+                              if item.get("kind") == "nightly" and item.get("business_date_max")), default=None),
     }
     log.info("transform covers %d load event(s), business dates %s..%s", len(loads),
              summary["business_date_min"], summary["business_date_max"])
@@ -327,18 +331,20 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def mart_gate(run_id: str) -> dict:
+def mart_gate(run_id: str, events: dict | None = None) -> dict:
     """The quality gate on the marts (`ingestion.mart_gate.run`), when that module exists.
 
-    Built by a colleague; until it lands the step is a logged no-op. A failing gate raises, and
-    the marts are not published.
+    A failing gate raises, and the marts are not published. The reference day is the nightly's
+    logical day from the folded events (`nightly_as_of`), as `socialpulse run` does, so a re-run
+    of an old night judges the marts as of that night, not of the wall clock.
     """
     if importlib.util.find_spec("ingestion.mart_gate") is None:
         log.info("no ingestion.mart_gate module yet: mart gate skipped")
         return {"gate": "not_installed"}
     module = importlib.import_module("ingestion.mart_gate")
-    result = module.run(load_settings(), run_id)
-    log.info("mart gate: %s", result)
+    as_of = (events or {}).get("nightly_as_of")
+    result = module.run(load_settings(), run_id, as_of=date.fromisoformat(as_of) if as_of else None)
+    log.info("mart gate (as of %s): %s", as_of or "yesterday, Pacific", result)
     return {"gate": "ran", "result": json.loads(json.dumps(_jsonable(result), default=str))}
 
 

@@ -57,6 +57,8 @@ def pipeline_env(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_META_TOKEN", TEST_TOKEN)
     monkeypatch.setenv("SOCIALPULSE_YOUTUBE_TOKEN", TEST_TOKEN)
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "35")
+    # never the developer's own stored YouTube refresh credentials (~/.config/socialpulse/youtube.json)
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_SECRETS", str(tmp_path / "youtube-secrets.json"))
     from ingestion.settings import load_settings
 
     return load_settings()

@@ -12,9 +12,9 @@ Charts are matplotlib SVG inlined in the page (no scripts, no external files).
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.days import pacific_today
 from ingestion.report.data import ReportData, collect
 from ingestion.report.html import render_html
 from ingestion.report.i18n import LANGS
@@ -41,7 +41,7 @@ def render(settings: Settings, lang: str = "sv", out_dir: Path | None = None) ->
     page = render_html(data, lang)
     folder = out_dir or report_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = (data.as_of or datetime.now(UTC).date()).isoformat()
+    stamp = (data.as_of or pacific_today()).isoformat()  # empty marts: today on Meta's clock
     suffix = "" if lang == "sv" else f".{lang}"
     dated, latest = folder / f"report-{stamp}{suffix}.html", folder / f"latest{suffix}.html"
     for target in (dated, latest):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -110,3 +111,25 @@ def test_tokens_can_come_from_airflow_connections(monkeypatch):
              {"platform": "facebook", "account_id": "2", "token_env": "KULTUR_TOKEN"}]
     assert export_tokens_from_connections(chunk) == ["SOCIALPULSE_META_TOKEN"]
     assert os.environ["SOCIALPULSE_META_TOKEN"] == TOKEN and os.environ["KULTUR_TOKEN"] == "from-the-environment-wins"
+
+
+def test_youtube_refresh_credentials_can_come_from_an_airflow_connection(monkeypatch, tmp_path):
+    """Connection `socialpulse_youtube` (docs/setup-youtube.md) becomes a private secrets file."""
+    monkeypatch.syspath_prepend(str(REPO / "dags"))
+    from dag_support.secrets import export_youtube_secrets_from_connection
+
+    from ingestion.onboarding import youtube_oauth
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no default secrets file
+    monkeypatch.delenv("SOCIALPULSE_YOUTUBE_SECRETS", raising=False)
+    assert export_youtube_secrets_from_connection() is False  # no Connection: nothing exported
+    secrets = {"version": 1, "client": {"client_id": "cid", "client_secret": "csecret"},
+               "credentials": [{"channel_id": "UC1", "refresh_token": "1//refresh-secret"}]}
+    monkeypatch.setenv("AIRFLOW_CONN_SOCIALPULSE_YOUTUBE",
+                       json.dumps({"conn_type": "generic", "extra": json.dumps(secrets)}))
+    assert export_youtube_secrets_from_connection() is True
+    path = Path(os.environ["SOCIALPULSE_YOUTUBE_SECRETS"])
+    assert youtube_oauth.load_secrets(path) == secrets
+    assert youtube_oauth.file_is_private(path) and oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    # a worker that already names a secrets file keeps it
+    assert export_youtube_secrets_from_connection() is False

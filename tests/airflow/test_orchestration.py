@@ -151,9 +151,10 @@ def test_raw_events_only_for_committed_loads():
 
 
 def test_collect_events_folds_several_events_into_one_summary():
-    def event(load_id, first, last, run):
+    def event(load_id, first, last, run, kind="nightly"):
         return SimpleNamespace(extra={"load_id": load_id, "status": "committed", "business_date_min": first,
-                                      "business_date_max": last, "secret": "nope"}, source_run_id=run)
+                                      "business_date_max": last, "kind": kind, "secret": "nope"},
+                               source_run_id=run)
 
     from airflow.sdk import Asset
 
@@ -161,15 +162,17 @@ def test_collect_events_folds_several_events_into_one_summary():
     instagram = Asset(name="socialpulse.raw.instagram", uri="socialpulse://warehouse/raw/instagram")
     events = {
         facebook: [event("a/facebook", "2026-11-01", "2026-11-03", "a"),
-                   event("b/facebook", "2026-11-02", "2026-11-04", "b")],
+                   event("b/facebook", "2026-11-02", "2026-11-04", "b", kind="backfill")],
         instagram: [event("a/instagram", "2026-10-30", "2026-11-03", "a")],
     }
     summary = orchestration.collect_events(events)
     assert summary["events"] == 3
     assert summary["load_ids"] == ["a/facebook", "a/instagram", "b/facebook"]
     assert (summary["business_date_min"], summary["business_date_max"]) == ("2026-10-30", "2026-11-04")
+    assert summary["nightly_as_of"] == "2026-11-03"  # the backfill's later day does not move it
     assert all("secret" not in item for item in summary["loads"])
     assert orchestration.collect_events(None)["events"] == 0
+    assert orchestration.collect_events(None)["nightly_as_of"] is None
 
 
 def test_backfill_request_validates_and_clips():
@@ -215,11 +218,13 @@ def test_mart_gate_is_optional_and_called_when_present(monkeypatch):
 
     calls = []
     module = types.ModuleType("ingestion.mart_gate")
-    module.run = lambda settings, run_id: calls.append(run_id) or {"passed": True, "checks": 3}
+    module.run = lambda settings, run_id, as_of=None: calls.append((run_id, as_of)) or {"passed": True, "checks": 3}
     monkeypatch.setitem(sys.modules, "ingestion.mart_gate", module)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
     assert orchestration.mart_gate("run2") == {"gate": "ran", "result": {"passed": True, "checks": 3}}
-    assert calls == ["run2"]
+    # the nightly's day from the folded events is the gate's reference day, not the wall clock
+    orchestration.mart_gate("run3", {"nightly_as_of": "2026-06-30", "business_date_max": "2026-07-02"})
+    assert calls == [("run2", None), ("run3", date(2026, 6, 30))]
 
 
 def test_a_dbt_project_that_does_not_parse_names_the_reason(monkeypatch):
