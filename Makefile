@@ -29,13 +29,16 @@ test: $(STAMP) ## run the whole test suite
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
 	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
 
-bench: $(STAMP) ## benchmarks: nightly, backfill, dlt peer, limits, pacing (~7-10 min; bench/README.md)
-	$(BIN)/python -m bench.run_all
+bench: $(STAMP) ## every benchmark: nightly, backfill, dlt peer, limits, pacing, then 5,000 accounts (bench/README.md)
+	$(BIN)/python -m bench.run_all --only all
 
-bench-scale: $(STAMP) ## benchmarks at 5,000 accounts (opt-in: ~10-20 min, ~12 GiB RAM peak)
+bench-quick: $(STAMP) ## the demo-size benchmarks only: nightly, backfill, dlt peer, limits, pacing (~7-10 min)
+	$(BIN)/python -m bench.run_all --only standard
+
+bench-scale: $(STAMP) ## the 5,000-account benchmarks only
 	$(BIN)/python -m bench.run_all --only scale
 
-.PHONY: bench bench-scale
+.PHONY: bench bench-quick bench-scale
 
 drills: $(STAMP) ## reliability and security drills, fast tier
 	$(BIN)/python -m pytest tests/drills -q -m "not drills_long"

@@ -1,7 +1,9 @@
 """`make bench`: the standard benchmark set, JSON results and one summary table.
 
-    .venv/bin/python -m bench.run_all                    # nightly, backfill, peer, limits, pacing (~7-10 min)
-    .venv/bin/python -m bench.run_all --only scale       # `make bench-scale`: 5,000 accounts (~10-20 min, ~12 GiB RAM)
+    .venv/bin/python -m bench.run_all                    # `make bench`: everything below, standard then scale
+    .venv/bin/python -m bench.run_all --only standard    # `make bench-quick`: nightly, backfill, peer, limits, pacing (~7-10 min)
+    .venv/bin/python -m bench.run_all --only scale       # `make bench-scale`: 5,000 accounts
+    .venv/bin/python -m bench.run_all --only pacing      # the usage-pacing figures alone
     .venv/bin/python -m bench.run_all --only summary     # re-print the table from bench/results/*.json
 
 Sections (see bench/README.md for what each figure means):
@@ -15,7 +17,7 @@ Sections (see bench/README.md for what each figure means):
   results/limits.json;
 * pacing: a small backfill against the sandbox's default usage limits, to show the client's
   usage-based slowdown -> results/pacing.json;
-* scale (opt-in): 5,000 accounts -> results/scale.json.
+* scale: 5,000 accounts -> results/scale.json.
 Timings are never pass/fail; the machine is shared, so every figure carries the load average.
 """
 
@@ -239,13 +241,22 @@ def peer_figures(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("standard", "scale", "summary", "all"), default="standard")
+    parser.add_argument("--only", choices=("standard", "scale", "pacing", "summary", "all"), default="all")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (warehouses, landing, logs)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    if args.only == "pacing":
+        from bench import pacing
+
+        work = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))
+        try:
+            write_results("pacing", pacing.run(work / "pacing", args.latency_ms),
+                          {"latency_ms": args.latency_ms, "work": str(work)})
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if args.only in ("standard", "all"):
         from bench import limits, pacing
 
