@@ -66,17 +66,24 @@ def read_records(landing: Path, run_id: str, platform: str) -> Iterator[dict[str
                     yield json.loads(line)
 
 
-def read_record_batches(landing: Path, run_id: str, platform: str, size: int) -> Iterator[list[dict[str, Any]]]:
-    """The landed records of one platform in one run, `size` at a time, in landing order (the loader
-    streams them, so a backfill is never decoded whole)."""
-    batch: list[dict[str, Any]] = []
-    for record in read_records(landing, run_id, platform):
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def read_record_batches(landing: Path, run_id: str, platform: str, size: int
+                        ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """The landed records of one platform in one run, `size` at a time in landing order, each with
+    its line as landed (the loader streams them, so a backfill is never decoded whole)."""
+    folder = run_dir(landing, run_id) / platform
+    lines: list[str] = []
+    records: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    lines.append(line)
+                    records.append(json.loads(line))
+                    if len(records) >= size:
+                        yield lines, records
+                        lines, records = [], []
+    if records:
+        yield lines, records
 
 
 def read_statuses(landing: Path, run_id: str, platform: str) -> list[dict[str, Any]]:

@@ -278,8 +278,32 @@ RESPONSE_ARROW_SCHEMA = pa.schema([
 ])
 
 
-def _responses_table(records: list[dict[str, Any]]) -> pa.Table:
-    """One slice of landed records as raw.responses columns (bodies re-encoded as JSON text)."""
+_BODY_KEY = '"body": '
+
+
+def _body_json(line: str, record: dict[str, Any]) -> str:
+    """The JSON text of a landed record's body: `json.dumps(record["body"])`, as before.
+
+    `landing.write_chunk` writes each record with `json.dumps`, body last, so that text is already
+    in the line: it is sliced out instead of encoded again (the largest single cost of staging a
+    backfill). The slice is taken only when it is exactly what `json.dumps` wrote: `"body": ` occurs
+    once in the line (an unescaped quote-body-quote-colon can only be a key, so it is the record's
+    own), body is the record's last key, after the default item separator, and the line ends with
+    the record's closing brace. Anything else is encoded again.
+    """
+    start = line.find(_BODY_KEY)
+    end = len(line)
+    while end and line[end - 1] in "\r\n":
+        end -= 1
+    if (start > 1 and line[start - 2:start] == ", " and line.find(_BODY_KEY, start + 1) < 0
+            and line[end - 1:end] == "}" and next(reversed(record), None) == "body"):
+        return line[start + len(_BODY_KEY):end - 1]
+    return json.dumps(record["body"])
+
+
+def _responses_table(records: list[dict[str, Any]], lines: list[str] | None = None) -> pa.Table:
+    """One slice of landed records as raw.responses columns (params, usage headers and bodies as
+    JSON text; bodies sliced from their landed `lines` when given, see `_body_json`)."""
     fetched_at = pd.to_datetime(pd.Series([r["fetched_at"] for r in records], dtype=object), utc=True,
                                 format="ISO8601")
     columns = {
@@ -293,7 +317,8 @@ def _responses_table(records: list[dict[str, Any]]) -> pa.Table:
         "http_status": [r["http_status"] for r in records],
         "fetched_at": pa.Array.from_pandas(fetched_at.astype("datetime64[us, UTC]")),
         "usage_headers": [json.dumps(r["usage_headers"]) for r in records],
-        "body": [json.dumps(r["body"]) for r in records],
+        "body": ([_body_json(line, r) for line, r in zip(lines, records, strict=True)] if lines is not None
+                 else [json.dumps(r["body"]) for r in records]),
         "object_type": [r.get("object_type", "account") for r in records],
         "object_id": [r.get("object_id") or r["account_id"] for r in records],
     }
@@ -301,6 +326,13 @@ def _responses_table(records: list[dict[str, Any]]) -> pa.Table:
         return pa.table(columns, schema=RESPONSE_ARROW_SCHEMA)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):  # odd metadata types: DuckDB casts them
         return pa.table(columns)
+
+
+# DuckDB's buffer pool while a load commits (and checkpoints on close). Its default, 80 % of RAM,
+# let the commit of a backfill platform batch keep ~1 GiB of freshly inserted blocks resident
+# next to the gate's frame; above this limit DuckDB writes them out (to the warehouse file or
+# `<warehouse>.tmp`) instead. Measured on the two-year backfill: no slower, ~0.7 GiB lower peak.
+DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 def staging_dir(settings: Settings) -> Path:
@@ -313,12 +345,15 @@ def _stage(landing_dir: Path, run_id: str, platform: str, folder: Path) -> _Stag
     """Read and parse the landing batch slice by slice; responses go to Parquet files in `folder`."""
     staged = _Staged(platform)
     folder.mkdir(parents=True, exist_ok=True)
-    for index, records in enumerate(landing.read_record_batches(landing_dir, run_id, platform, BATCH_RECORDS)):
+    batches = landing.read_record_batches(landing_dir, run_id, platform, BATCH_RECORDS)
+    for index, (lines, records) in enumerate(batches):
+        table = _responses_table(records, lines)  # before parsing: parsers may add keys to a record
+        del lines
         observations, objects, broken = parse_records(platform, records)
         staged.add(records, observations, objects, broken)
         del observations
         path = folder / f"responses-{index:05d}.parquet"
-        pq.write_table(_responses_table(records), path, compression="zstd", compression_level=1)
+        pq.write_table(table, path, compression="zstd", compression_level=1)
         staged.response_files.append(path)
     return staged
 
@@ -346,6 +381,7 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
     con = connect(settings.warehouse)  # from here on this process is the only loader
     folder = staging_dir(settings)
     try:
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         done = con.execute(
             "select status from raw.loads where load_id = ? and status = 'committed'", [load_id]
         ).fetchall()

@@ -532,7 +532,8 @@ def gate_batch(
     schema_ok = not v.validate(f"{prefix}.observations_schema", schema, [
         gxe.ExpectColumnValuesToBeInSet(column="matches", value_set=[True]),
     ])
-    entity_rows: dict[str, pd.DataFrame] = {}
+    shares: pd.DataFrame | None = None
+    insight_counts = pd.Series(dtype=int)
     if schema_ok:
         frame = obs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
         frame["metric_date"] = _day_column(frame["metric_date"])
@@ -540,11 +541,14 @@ def gate_batch(
         frame["_expected_day"] = _expected_day(frame) if len(frame) else frame["metric_date"]
         v.validate(f"{prefix}.observations", frame, _observation_expectations(
             gxe, platform=platform, metrics=metrics, accounts=expected))
-        for entity, rows in frame.groupby("_entity", sort=True):
-            entity_rows[str(entity)] = rows
+        for entity, rows in frame.groupby("_entity", sort=True):  # one entity's rows in memory at a time
             v.validate(f"{prefix}.{entity}", rows, _entity_expectations(
                 gxe, str(entity), first_day=first_day, last_day=last_day))
-        shares = entity_rows.get("audience_shares")
+            if entity == "account_insights":
+                insight_counts = rows.groupby("account_id").size()
+            elif entity == "audience_shares":
+                shares = rows
+        del frame
         if shares is not None:
             sums = (shares.groupby(["account_id", "metric_date", "metric_name", "dimension"], as_index=False)
                     .agg(share_sum=("value", "sum"), shares=("value", "size")))
@@ -563,8 +567,6 @@ def gate_batch(
 
     # Row counts against the plan: every account fetched OK has rows; an empty one is a finding.
     counts = obs.groupby("account_id").size() if "account_id" in obs.columns and len(obs) else pd.Series(dtype=int)
-    insight_counts = (entity_rows["account_insights"].groupby("account_id").size()
-                      if "account_insights" in entity_rows else pd.Series(dtype=int))
     plan = pd.DataFrame({"account_id": expected})
     plan["observations"] = plan["account_id"].map(counts).fillna(0).astype("int64")
     plan["account_insight_rows"] = plan["account_id"].map(insight_counts).fillna(0).astype("int64")
