@@ -149,19 +149,34 @@ def environ(values: dict[str, str]) -> Iterator[None]:
 @contextlib.contextmanager
 def virtual_waits(server: SandboxServer) -> Iterator[list[float]]:
     """Replace backoff sleeps of the fetch engine and the HTTP client by advancing the sandbox's rate
-    clock (a throttle's 60 s pass instantly). Yields the list of waits requested."""
+    clock (a throttle's 60 s pass instantly). Yields the list of waits requested.
+
+    The engine's and the client's monotonic clock advance by the same virtual amount: the fetch
+    engine schedules retries and paced calls at monotonic "not before" times and sleeps until the
+    next one, so a clock that did not move with the virtual sleeps would have it sleep again and
+    again (thousands of virtual waits) until real time caught up.
+    """
+    import threading
+
     from ingestion import fetch, http
 
     waits: list[float] = []
+    offset = [0.0]
+    lock = threading.Lock()
+
+    def monotonic() -> float:
+        return time.monotonic() + offset[0]
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
         if seconds > 0:
             server.advance(seconds)
+            with lock:
+                offset[0] += seconds
             time.sleep(min(seconds, 0.01))
 
     originals = (fetch.time, http.time)
-    shim = types.SimpleNamespace(sleep=sleep, monotonic=time.monotonic, perf_counter=time.perf_counter, time=time.time)
+    shim = types.SimpleNamespace(sleep=sleep, monotonic=monotonic, perf_counter=time.perf_counter, time=time.time)
     fetch.time = shim
     http.time = shim
     try:
@@ -464,6 +479,8 @@ HOSTILE_NAMES = {
     D.facebook_page_id(3): "Äldreomsorg $$ ' || (select 1) || ' \\x00-free {{ jinja }} %s",
     D.youtube_channel_id(2): "Kultur */ /* ; COMMIT; --",
     D.instagram_user_id(2): "<script>alert('pwn')</script> & <b>Fritid</b>",
+    # Its token is expired (NIGHTLY_FAULTS): the report lists it under the accounts that need action.
+    D.facebook_page_id(4): "Gymnasiet <img src=x onerror=alert(4)> 'O\"Neil' & co",
 }
 # The nightly chain of the security and crash drills: faults on some accounts, Graph batching off so
 # tokens travel in URLs (the hardest case for redaction), an app secret (appsecret_proof).
