@@ -72,11 +72,16 @@ def test_clean_batch_passes_commits_and_records_its_validation(settings, registr
     assert all(row[1] and row[2] == 0 and row[3] == 0 and row[5] > 0 for row in history)
     summary = next(row for row in history if row[0] == "raw_facebook.load_gate")
     assert summary[4] == result.observations
-    # Data Docs: one static page per suite and an index, kept per run.
+    # Data Docs: an index kept per run that lists every suite with the expectations it evaluated;
+    # a passing suite gets no page of its own (only failing ones do, see the defect test).
     docs = settings.home_abs / "gx_docs" / "run-1" / landing.safe_name(result.load_id)
     assert result.gate["docs_path"] == str(docs / "index.html") == summary[6]
-    page = (docs / "raw_facebook.observations.html").read_text()
-    assert "raw_facebook.observations" in page and "never be null" in page
+    index = (docs / "index.html").read_text()
+    assert all(suite in index for suite in suites - {"raw_facebook.load_gate"})
+    assert "expect_column_values_to_not_be_null(metric_name)" in index
+    assert "expect_compound_columns_to_be_unique(platform, account_id" in index
+    assert sorted(p.name for p in docs.iterdir()) == ["index.html"]
+    assert all(row[6] is None for row in history if row[0] != "raw_facebook.load_gate")
     assert not settings.quarantine_dir.exists() or not any(settings.quarantine_dir.iterdir())
 
 
@@ -182,6 +187,16 @@ def test_defective_batch_is_not_committed_but_quarantined_intact_and_reported(
     failed_suites = query(settings.warehouse, "select suite from raw.validation_runs where load_id = ? "
                           "and not success", [result.load_id])
     assert (suite,) in failed_suites and ("raw_facebook.load_gate",) in failed_suites
+    # The failing suite has its GX Data Docs page (linked from the index); passing suites have none.
+    page_path = query(settings.warehouse, "select docs_path from raw.validation_runs where load_id = ? "
+                      "and suite = ?", [result.load_id, suite])[0][0]
+    docs = settings.home_abs / "gx_docs" / "run-1" / landing.safe_name(result.load_id)
+    assert page_path == str(docs / f"{suite}.html")
+    page = (docs / f"{suite}.html").read_text()
+    assert suite in page and "Unsuccessful Expectations" in page and "unexpected values found" in page
+    assert f'href="{suite}.html"' in (docs / "index.html").read_text()
+    assert {p.name for p in docs.iterdir()} == {"index.html", *(f"{s}.html" for s in {s for s, in failed_suites}
+                                                                if s != "raw_facebook.load_gate")}
 
 
 def test_gx_raising_is_a_gate_error_not_a_pass_or_a_data_failure(settings, registry, committed_before, monkeypatch):
