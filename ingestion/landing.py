@@ -2,7 +2,8 @@
 
 Layout: `<landing>/<run_id>/<platform>/<chunk>.jsonl` (one response record per line) and
 `<chunk>.status.json` (per-account outcome). Files are written to a temporary name and renamed, so
-the loader never sees a half-written chunk.
+the loader never sees a half-written chunk. The loader streams them (`read_record_batches`): a
+slice of records at a time, each with its line as landed, so a backfill is never decoded whole.
 """
 
 from __future__ import annotations
