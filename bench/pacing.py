@@ -32,7 +32,6 @@ from bench import harness as H
 from bench.common import figure, write_results
 from bench.registry import write_registry
 
-
 # The hot account's calls before the measured fetch: 90 % of the sandbox's nominal 200 per hour.
 HOT_CALLS = 180
 

@@ -1,7 +1,7 @@
 """`make bench`: the standard benchmark set, JSON results and one summary table.
 
     .venv/bin/python -m bench.run_all                    # `make bench`: everything below, standard then scale
-    .venv/bin/python -m bench.run_all --only standard    # `make bench-quick`: nightly, backfill, peer, limits, pacing (~7-10 min)
+    .venv/bin/python -m bench.run_all --only standard    # `make bench-quick`: the demo-size set (~7-10 min)
     .venv/bin/python -m bench.run_all --only scale       # `make bench-scale`: 5,000 accounts
     .venv/bin/python -m bench.run_all --only pacing      # the usage-pacing figures alone
     .venv/bin/python -m bench.run_all --only summary     # re-print the table from bench/results/*.json

@@ -25,8 +25,8 @@ from typing import Any
 from ingestion import landing
 from ingestion.executors import BearerExecutor, GraphExecutor
 from ingestion.http import APP, RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
-from ingestion.plan import AccountPlan
 from ingestion.onboarding.youtube_oauth import OAuthError
+from ingestion.plan import AccountPlan
 from ingestion.platforms import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube, youtube_auth
 from ingestion.redact import redact
 from ingestion.settings import Settings

@@ -434,7 +434,8 @@ def _env_youtube_credential(report: DoctorReport, settings: Settings, client: Ht
                        "(docs/setup-youtube.md)")
             report.token_checks.append(TokenCheck(label, "youtube", now, False))
         else:
-            report.add(Severity.WARNING, "token", label, f"could not be checked: {error}", "run `socialpulse doctor` again")
+            report.add(Severity.WARNING, "token", label, f"could not be checked: {error}",
+                       "run `socialpulse doctor` again")
         return []
     granted = set(str(answer.get("scope", "")).split())
     report.findings.extend(evaluate_google_scopes(label, granted))

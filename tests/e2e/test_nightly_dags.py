@@ -95,9 +95,8 @@ def test_two_nightly_runs_then_transform_publish_marts_equal_to_ground_truth(air
         if is_small_account(platform, account):
             # Under 100 followers Meta gives no insights and no follower metrics: only the nightly
             # snapshots are knowable, and they must be exact.
-            if day in (AS_OF, SECOND_AS_OF):
-                if got is None or got[0] != t["followers"]:
-                    mismatches.append((key, "small account snapshot", got and got[0], t["followers"]))
+            if day in (AS_OF, SECOND_AS_OF) and (got is None or got[0] != t["followers"]):
+                mismatches.append((key, "small account snapshot", got and got[0], t["followers"]))
             small_checked += 1
             continue
         if got is None:
@@ -117,9 +116,9 @@ def test_two_nightly_runs_then_transform_publish_marts_equal_to_ground_truth(air
         if day <= final_until and platform != "youtube" and (views, engagements) != (t["views"], t["engagements"]):
             mismatches.append((key, "activity", (views, engagements), (t["views"], t["engagements"])))
         window = [truth.get((platform, account, day - timedelta(days=i))) for i in range(7)]
-        if all(window) and day - timedelta(days=6) >= since and net_7d is not None:
-            if net_7d != sum(w["followers_gained"] - w["followers_lost"] for w in window):
-                mismatches.append((key, "net_7d", net_7d))
+        if (all(window) and day - timedelta(days=6) >= since and net_7d is not None
+                and net_7d != sum(w["followers_gained"] - w["followers_lost"] for w in window)):
+            mismatches.append((key, "net_7d", net_7d))
         if platform == "instagram":
             assert is_estimated == (day not in (AS_OF, SECOND_AS_OF)), key  # snapshots on the two run days
         elif platform == "facebook":
