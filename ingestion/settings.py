@@ -21,7 +21,8 @@ DEFAULT_GRAPH_API_VERSION = "v25.0"
 class Settings(BaseSettings):
     """Everything the pipeline reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="SOCIALPULSE_", extra="ignore")
+    # An empty variable means "not set" (compose passes `${X:-}` for every optional setting).
+    model_config = SettingsConfigDict(env_prefix="SOCIALPULSE_", extra="ignore", env_ignore_empty=True)
 
     home: Path = Field(default=Path("data"), description="data folder (warehouse, landing, BI copy)")
     accounts: Path = Field(default=Path("config/accounts.yml"), description="account registry")

@@ -121,7 +121,9 @@ def test_youtube_refresh_credentials_can_come_from_an_airflow_connection(monkeyp
     from ingestion.onboarding import youtube_oauth
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no default secrets file
-    monkeypatch.delenv("SOCIALPULSE_YOUTUBE_SECRETS", raising=False)
+    # "" counts as unset; setenv (not delenv of an absent name) makes monkeypatch restore the
+    # variable the function under test exports, so it cannot leak into later tests
+    monkeypatch.setenv("SOCIALPULSE_YOUTUBE_SECRETS", "")
     assert export_youtube_secrets_from_connection() is False  # no Connection: nothing exported
     secrets = {"version": 1, "client": {"client_id": "cid", "client_secret": "csecret"},
                "credentials": [{"channel_id": "UC1", "refresh_token": "1//refresh-secret"}]}
