@@ -370,15 +370,7 @@ def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[
             try:
                 answer = youtube_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
             except ApiError as error:
-                if error.error_class is ErrorClass.AUTH:
-                    report.add(Severity.ERROR, "token", label, f"refresh token refused ({error}): revoked, or "
-                               "expired after 7 days because the consent screen is in 'Testing'",
-                               "publish the consent screen ('In production'), then socialpulse youtube authorize "
-                               "(docs/setup-youtube.md)")
-                    report.token_checks.append(TokenCheck(label, "youtube", now, False))
-                else:
-                    report.add(Severity.WARNING, "token", label, f"could not be checked: {error}",
-                               "run `socialpulse doctor` again")
+                _refresh_refused(report, label, error, now)
                 continue
             granted = set(str(answer.get("scope", "")).split()) or set(credential.get("scopes") or [])
             report.findings.extend(evaluate_google_scopes(label, granted))
@@ -413,6 +405,19 @@ def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[
     return credentials
 
 
+def _refresh_refused(report: DoctorReport, label: str, error: ApiError, now: datetime) -> None:
+    """Report a YouTube refresh token the token endpoint refused (auth) or could not answer."""
+    if error.error_class is ErrorClass.AUTH:
+        report.add(Severity.ERROR, "token", label, f"refresh token refused ({error}): revoked, or expired "
+                   "after 7 days because the consent screen is in 'Testing'",
+                   "publish the consent screen ('In production'), then socialpulse youtube authorize "
+                   "(docs/setup-youtube.md)")
+        report.token_checks.append(TokenCheck(label, "youtube", now, False))
+    else:
+        report.add(Severity.WARNING, "token", label, f"could not be checked: {error}",
+                   "run `socialpulse doctor` again")
+
+
 def _env_youtube_credential(report: DoctorReport, settings: Settings, client: HttpClient,
                             now: datetime) -> list[YouTubeCredential]:
     """Check SOCIALPULSE_YOUTUBE_REFRESH_TOKEN (one credential for every channel) like a stored one."""
@@ -427,15 +432,7 @@ def _env_youtube_credential(report: DoctorReport, settings: Settings, client: Ht
         answer = youtube_oauth.refresh_access_token(client, oauth, settings.youtube_refresh_token.get_secret_value(),
                                                     url=settings.google_token_url)
     except ApiError as error:
-        if error.error_class is ErrorClass.AUTH:
-            report.add(Severity.ERROR, "token", label, f"refresh token refused ({error}): revoked, or expired "
-                       "after 7 days because the consent screen is in 'Testing'",
-                       "publish the consent screen ('In production'), then socialpulse youtube authorize "
-                       "(docs/setup-youtube.md)")
-            report.token_checks.append(TokenCheck(label, "youtube", now, False))
-        else:
-            report.add(Severity.WARNING, "token", label, f"could not be checked: {error}",
-                       "run `socialpulse doctor` again")
+        _refresh_refused(report, label, error, now)
         return []
     granted = set(str(answer.get("scope", "")).split())
     report.findings.extend(evaluate_google_scopes(label, granted))
