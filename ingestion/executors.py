@@ -50,6 +50,19 @@ class GraphExecutor:
         self.settings = settings
         self.client = client
         self.url = f"{settings.graph_url.rstrip('/')}/{settings.graph_api_version}/"
+        self._proofs: dict[str, str] = {}
+
+    def _proof(self, token: str) -> str | None:
+        """`appsecret_proof` for a token (None without an app secret), registered once with the
+        client's secrets so that a server echoing it bare never gets it into an error message."""
+        secret = self.settings.meta_app_secret
+        if secret is None:
+            return None
+        proof = self._proofs.get(token)
+        if proof is None:
+            proof = self._proofs[token] = appsecret_proof(token, secret.get_secret_value())
+            self.client.add_secrets((proof,))
+        return proof
 
     def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
         """Outcomes for (spec, token) pairs, in the same order."""
@@ -79,9 +92,8 @@ class GraphExecutor:
     def _single(self, spec: RequestSpec, token: str) -> Outcome:
         """One plain GET (batching off): the same outcome a batch sub-request would give."""
         params = {**spec.params, "access_token": token}
-        secret = self.settings.meta_app_secret
-        if secret is not None:
-            params["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
+        if proof := self._proof(token):
+            params["appsecret_proof"] = proof
         try:
             return self.client.send("GET", f"{self.url}{spec.path}", params=params, retries=0,
                                     pace_keys=(spec.account_id,))
@@ -91,9 +103,8 @@ class GraphExecutor:
     def _batch(self, token: str, specs: list[RequestSpec]) -> list[Outcome]:
         calls = [{"method": "GET", "relative_url": f"{s.path}?{urlencode(s.params)}"} for s in specs]
         data: dict[str, Any] = {"batch": json.dumps(calls), "access_token": token, "include_headers": "true"}
-        secret = self.settings.meta_app_secret
-        if secret is not None:
-            data["appsecret_proof"] = appsecret_proof(token, secret.get_secret_value())
+        if proof := self._proof(token):
+            data["appsecret_proof"] = proof
         try:
             resp = self.client.send("POST", self.url, data=data, pace_keys=[s.account_id for s in specs])
         except ApiError as error:

@@ -287,3 +287,31 @@ def test_a_batch_sub_answer_that_echoes_the_token_is_redacted(code):
     outcome = executor._sub_outcome(spec, {"code": code, "headers": [], "body": body}, batch)
     assert isinstance(outcome, ApiError) and outcome.error_class is ErrorClass.AUTH
     assert SECRET not in str(outcome) and "Malformed access token ***" in str(outcome)
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_an_error_that_echoes_the_appsecret_proof_is_redacted(hostile, batch):
+    """The proof is as good as the token for the token's lifetime: an echo of it, bare, is masked
+    like the token (the executor registers each proof with the client when it first computes it)."""
+    from pydantic import SecretStr
+
+    from ingestion.executors import GraphExecutor, appsecret_proof
+    from ingestion.platforms import RequestSpec
+    from ingestion.settings import Settings
+
+    url, handler = hostile
+    proof = appsecret_proof(SECRET, "drill-app-secret")
+    body = json.dumps({"error": {"message": f"Invalid appsecret_proof provided: {proof}", "code": 100,
+                                 "type": "GraphMethodException"}}).encode()
+    handler.plan = {"mode": "random", "status": 400, "headers": [("Content-Type", "application/json")],
+                    "body": body}
+    settings = Settings(graph_url=url, graph_batch=batch, meta_app_secret=SecretStr("drill-app-secret"))
+    client = HttpClient(timeout_s=2, max_retries=0, secrets=(SECRET,))
+    try:
+        spec = RequestSpec("facebook", "100000000000001", "insights", "100000000000001/insights", {"metric": "x"})
+        (outcome,) = GraphExecutor(settings, client=client).execute([(spec, SECRET)])
+    finally:
+        client.close()
+    assert isinstance(outcome, ApiError), outcome
+    assert proof not in str(outcome) and proof not in json.dumps(outcome.summary()), str(outcome)
+    assert "Invalid appsecret_proof provided: ***" in str(outcome)
