@@ -49,11 +49,10 @@ def export_tokens_from_connections(chunk: Iterable[dict]) -> list[str]:
             os.environ[name] = conn.password
             exported.append(name)
     if export_youtube_secrets_from_connection():
-        exported.append(YOUTUBE_SECRETS_ENV)
+        exported.append("SOCIALPULSE_YOUTUBE_SECRETS")
     return exported
 
 
-YOUTUBE_SECRETS_ENV = "SOCIALPULSE_YOUTUBE_SECRETS"
 YOUTUBE_CONNECTION = "socialpulse_youtube"
 
 
@@ -65,7 +64,9 @@ def export_youtube_secrets_from_connection() -> bool:
     """
     from airflow.sdk import Connection
 
-    if os.environ.get(YOUTUBE_SECRETS_ENV) or Path("~/.config/socialpulse/youtube.json").expanduser().exists():
+    from ingestion.onboarding import youtube_oauth
+
+    if os.environ.get(youtube_oauth.SECRETS_ENV) or youtube_oauth.secrets_path().exists():
         return False
     try:
         extra = Connection.get(YOUTUBE_CONNECTION).extra
@@ -73,12 +74,10 @@ def export_youtube_secrets_from_connection() -> bool:
         return False
     if not extra:
         return False
-    from ingestion.onboarding import youtube_oauth
-
     data = json.loads(extra) if isinstance(extra, str) else extra
     folder = tempfile.mkdtemp(prefix="socialpulse-youtube-")  # mode 0700
     atexit.register(shutil.rmtree, folder, True)
     path = Path(folder) / "youtube.json"
     youtube_oauth.save_secrets(path, data)  # mode 0600, atomic
-    os.environ[YOUTUBE_SECRETS_ENV] = str(path)
+    os.environ[youtube_oauth.SECRETS_ENV] = str(path)
     return True
