@@ -134,18 +134,18 @@ def run_backfill(
     return report
 
 
-def transform_and_publish(settings: Settings, report: RunReport, as_of: date | None = None) -> None:
+def transform_and_publish(settings: Settings, report: RunReport) -> None:
     """dbt build, then the mart gate (a hard failure keeps the previous BI copy), then publish.
 
-    The gate's reference day (freshness, active accounts) is the run's logical day -- `as_of`, else
-    the report's -- never the wall clock, so a backfill or a re-run of an old day judges the marts
-    as of that day. Only a report without a day falls back to yesterday (Pacific).
+    The gate's reference day (freshness, active accounts) is the run's logical day, `report.as_of`,
+    never the wall clock, so a re-run of an old day judges the marts as of that day. Only a report
+    without a day falls back to yesterday (Pacific).
     """
     from ingestion import mart_gate
 
     result = transform.build(settings)
     report.dbt_models = len(result.models)
-    mart_gate.run(settings, report.run_id, as_of=as_of or report.as_of or default_as_of())
+    mart_gate.run(settings, report.run_id, as_of=report.as_of or default_as_of())
     report.published = publish.publish(settings, run_id=report.run_id).__dict__
     try:
         from ingestion import report as nightly_report
