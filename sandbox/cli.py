@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--youtube-quota-per-day", type=int, default=10_000)
     serve.add_argument("--snapchat-profiles", type=int, default=0)
     serve.add_argument("--now", type=_iso_datetime, default=None, help="freeze the sandbox clock (ISO-8601, UTC)")
+    serve.add_argument(
+        "--registry", default=None, metavar="PATH",
+        help="size the sandbox to serve every account of this registry (overrides --accounts, "
+        "--youtube-channels and --snapchat-profiles); refuses ids the sandbox does not generate",
+    )
 
     truth = sub.add_parser("truth", help="export ground truth as CSV")
     truth.add_argument("--kind", choices=("daily", "demographics"), default="daily")
@@ -103,6 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from sandbox.server import serve_forever
 
+        if args.registry is not None:
+            from sandbox.registry_fit import sizes_for_registry
+
+            try:
+                sizes = sizes_for_registry(args.registry)
+            except ValueError as exc:
+                print(f"invalid configuration: {exc}", file=sys.stderr)
+                return 2
+            args.accounts = max(sizes.accounts, 1)
+            args.youtube_channels = sizes.youtube_channels
+            args.snapchat_profiles = sizes.snapchat_profiles
         config = SandboxConfig(
             accounts=args.accounts,
             seed=args.seed,
