@@ -550,6 +550,8 @@ def _commit(con, registry: Registry, load_id: str, run_id: str,
     retired_df = pd.DataFrame(retired, columns=["detected_at", "platform", "metric_name", "error_code", "message",
                                                 "run_id"]).drop_duplicates(["platform", "metric_name"])
     org = registry.organisation
+    for notice in org.notices:
+        log.warning("registry: %s", notice)
     organisation = pd.DataFrame([{"name": org.name, "timezone": org.timezone, "population": org.population,
                                   "population_by_age": json.dumps(org.population_by_age), "loaded_at": started}])
     frames = {"incoming_observations": _arrow(df), "incoming_accounts": accounts,

@@ -81,14 +81,29 @@ class Account(BaseModel):
 
 
 class Organisation(BaseModel):
-    """The organisation the accounts belong to; population feeds per-1,000-residents KPIs."""
+    """The organisation the accounts belong to; population feeds per-1,000-residents KPIs.
+
+    Population and age bands are optional: a team trying the pipeline on its accounts should not
+    have to look up census figures first. Without them the measures that divide by them are NULL
+    (never a guessed denominator) and `notices` says so in one line.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     timezone: str = "Europe/Stockholm"
-    population: int = Field(gt=0)
+    population: int | None = Field(default=None, gt=0)
     population_by_age: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """One line per optional fact the registry leaves out, naming the measures it empties."""
+        notes = []
+        if self.population is None:
+            notes.append("organisation.population is not set: followers per 1,000 residents are NULL")
+        if not self.population_by_age:
+            notes.append("organisation.population_by_age is not set: audience-versus-population shares are NULL")
+        return tuple(notes)
 
 
 class _RegistryFile(BaseModel):

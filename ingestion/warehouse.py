@@ -235,7 +235,7 @@ RAW_DDL: tuple[str, ...] = (
     create table if not exists raw.organisation (
         name varchar not null,
         timezone varchar not null,
-        population integer not null,
+        population integer,            -- NULL when the registry leaves it out
         population_by_age json,
         loaded_at timestamptz not null
     )
@@ -287,3 +287,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw tables if they do not exist yet."""
     for ddl in RAW_DDL:
         con.execute(ddl)
+    # Warehouses created before population became optional (idempotent in DuckDB).
+    con.execute("alter table raw.organisation alter column population drop not null")

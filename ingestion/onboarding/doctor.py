@@ -227,6 +227,9 @@ def check_registry(report: DoctorReport, settings: Settings) -> Registry | None:
         report.add(Severity.WARNING, "registry", str(path.name),
                    f"{guessed} guessed departments still marked '# {REVIEW_COMMENT}'",
                    "check each department (and add the audience), then delete the review comments")
+    for notice in registry.organisation.notices:
+        report.add(Severity.INFO, "registry", f"{path.name}: organisation", notice,
+                   "add the figure to the organisation section (SCB publishes both per municipality)")
     for account in registry.accounts:
         if account.platform == "snapchat":
             report.add(Severity.INFO, "registry", f"snapchat:{account.id}",
