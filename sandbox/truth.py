@@ -14,7 +14,10 @@ preliminary (lower) activity values for the last two complete days (late restate
 Daily rows (``ground_truth``), one per platform x account x Pacific day (Snapchat: UTC day):
 
 * ``followers`` total at the END of the day, ``followers_gained``, ``followers_lost``
-  (YouTube: subscribers, subscribersGained, subscribersLost; Snapchat: subscriber stats);
+  (YouTube: subscribers, subscribersGained, subscribersLost; Snapchat: subscriber stats).
+  YouTube's ``followers`` is the TRUE daily subscriber count, never rounded: the API only ever
+  shows it rounded (``subscriberCount``, at request time) and reports the flows 2-3 days late, so
+  a warehouse level can be compared with it only within the rounding bound of its anchor;
 * ``views``, ``reach`` (unique viewers; None for YouTube, which has no reach), ``engagements``
   (FB ``page_post_engagements``, IG ``total_interactions``, YouTube likes + comments + shares,
   Snapchat shares + screenshots);

@@ -9,18 +9,22 @@ Behaviour (PLATFORM_APIS §5) and the choices made where it is unsure:
 * ``channels.list``: ``part`` (snippet, statistics, contentDetails, id) and exactly one filter of
   ``id`` (comma list, max 50; unknown ids are silently left out, as on YouTube), ``mine=true``
   (OAuth only) or ``forHandle``. ``statistics`` values are strings; ``subscriberCount`` is the
-  subscriber total at the end of the last complete Pacific day, rounded half up to 3 significant
-  figures (12,345 -> "12300", 12,350 -> "12400"; below 1,000 exact; whether YouTube rounds or
-  truncates is UNVERIFIED). ``viewCount`` is
-  lifetime views to that day, ``videoCount`` the uploads so far.
+  subscriber count at request time, rounded half up to 3 significant figures. The generated world
+  moves in whole days (a day's subscribersGained/Lost are booked when it closes), so the count at
+  request time is the total at the end of the last complete Pacific day -- the day a snapshot is
+  dated by (``ingestion.days.snapshot_date``). Rounding: 12,345 -> "12300", 12,350 -> "12400",
+  below 1,000 exact; whether YouTube rounds or truncates is UNVERIFIED. ``viewCount`` is lifetime
+  views to that day, ``videoCount`` the uploads so far.
 * Quota: every Data API request costs 1 unit, also invalid ones; ``SandboxConfig.youtube_quota_per_day``
   (default 10,000) per Pacific day (reset at midnight PT) -> 403 ``quotaExceeded``.
   The Analytics API quota is separate and not enforced (size UNVERIFIED).
 * ``reports``: ``ids=channel==MINE|channel==UC...``, ``startDate``/``endDate``, ``metrics``,
   ``dimensions`` (none, ``day``, ``ageGroup``, ``gender``, ``ageGroup,gender``, ``country``),
   ``sort``. Columns are dimensions then metrics in request order. ``day`` rows end at the last
-  available day: 3 complete days are missing before 12:00 PT and 2 after (ASSUMED within the
-  documented "2-3 day" lag); ``rows`` is omitted when there are none. ``viewerPercentage`` rows
+  available day: a day is released 48 to 72 whole hours after it closed, the lag varying from day
+  to day (``analytics_release_at``; the documented "2-3 day" lag, its distribution ASSUMED), and
+  rows stop before the first unreleased day (omitted, never zero); ``rows`` is omitted when there
+  are none. ``viewerPercentage`` rows
   use ``age13-17``...``age65-`` and ``female|male|user_specified`` and sum to 100 (3 decimals).
   Day boundaries are Pacific (UNVERIFIED upstream). Any valid OAuth token may read every
   generated channel (as a content manager would).
@@ -129,6 +133,37 @@ def youtube_series(seed: int, channel_id: str, first: date, last: date) -> dict[
         "averageViewDuration": avd,
         "estimatedMinutesWatched": [v * a // 60 for v, a in zip(views, avd, strict=True)],
     }
+
+
+# Analytics releases a day 48..72 hours after it closed (PLATFORM_APIS §5: "2-3 days").
+ANALYTICS_LAG_HOURS = (48, 72)
+
+
+def analytics_release_at(seed: int, day: date) -> datetime:
+    """When the Analytics API starts reporting Pacific ``day``: its close plus a lag of 48 to 72
+    whole hours that varies from day to day (a hash of seed and day, so a run is reproducible).
+
+    Why varying: a fixed lag let the pipeline get away with assuming one (issue 17); YouTube's
+    own lag is "2-3 days" and not a constant.
+    """
+    low, high = ANALYTICS_LAG_HOURS
+    digest = hashlib.blake2b(f"{seed}:yt-analytics-lag:{day.isoformat()}".encode(), digest_size=4).digest()
+    lag = low + int.from_bytes(digest, "big") % (high - low + 1)
+    return D.day_start_utc(day + timedelta(days=1)) + timedelta(hours=lag)
+
+
+def last_analytics_day(seed: int, now: datetime) -> date:
+    """The newest day the Analytics ``day`` report has at ``now``: every day up to it is
+    released, so rows end there and later days are omitted (not zero). A day released before an
+    earlier one waits for it (the report never has holes)."""
+    today = D.pacific_date(now)
+    last = today - timedelta(days=4)  # closed >= 72 h ago: always released
+    for ahead in (3, 2, 1):
+        day = today - timedelta(days=ahead)
+        if analytics_release_at(seed, day) > now:
+            break
+        last = day
+    return last
 
 
 def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float]]:
@@ -350,11 +385,8 @@ class YouTubeApp:
     # -- Analytics API ----------------------------------------------------------------------------
 
     def last_available_day(self) -> date:
-        """The newest day Analytics reports: 3 complete days missing before 12:00 PT, 2 after."""
-        now = self.app.clock()
-        local_hour = (now.hour - D.pacific_utc_offset_hours(now)) % 24
-        missing = 3 if local_hour < 12 else 2
-        return self.app.today() - timedelta(days=1 + missing)
+        """The newest day Analytics reports (see ``last_analytics_day``)."""
+        return last_analytics_day(self.config.seed, self.app.clock())
 
     def _reports(self, query: dict[str, str], headers: Mapping[str, str], account: str | None) -> dict:
         token = self._oauth_token(headers)
@@ -492,4 +524,7 @@ def _etag(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()[:27]
 
 
-__all__ = ["YouTubeApp", "round_subscribers", "viewer_percentages", "youtube_series"]
+__all__ = [
+    "YouTubeApp", "analytics_release_at", "last_analytics_day", "round_subscribers", "viewer_percentages",
+    "youtube_series",
+]

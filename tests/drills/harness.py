@@ -29,6 +29,7 @@ import duckdb
 from bench.registry import write_registry
 from sandbox import data as D
 from sandbox.server import SandboxConfig, SandboxServer
+from sandbox.youtube import last_analytics_day
 from sandbox.truth import ground_truth
 from tests.conftest import SANDBOX_NOW
 
@@ -39,7 +40,7 @@ DRILL_APP_SECRET = "drill-app-secret-4f9a0c2e7b"
 AS_OF = date(2026, 11, 19)  # the last complete Pacific day at SANDBOX_NOW
 NIGHTLY_LOOKBACK = 2
 BACKFILL = (date(2026, 11, 9), date(2026, 11, 12))
-YOUTUBE_LAST_DAY = AS_OF - timedelta(days=3)  # Analytics day rows end 3 complete days ago before noon PT
+YOUTUBE_LAST_DAY = last_analytics_day(42, SANDBOX_NOW)  # Analytics lags 48-72 h, varying per day
 FB, IG, YT = 6, 6, 2  # the drill registry: write_registry(fh, 6, 6, 2)
 # One account per platform gets the fault; the rest of the registry stays healthy.
 FAULTED = {

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
 
 from sandbox import data as D
 from sandbox.truth import demographics_truth, ground_truth
-from sandbox.youtube import round_subscribers
+from sandbox.youtube import analytics_release_at, last_analytics_day, round_subscribers
 from tests.sandbox.conftest import YESTERDAY, start
 
 BEARER = {"Authorization": "Bearer ya29.test-token"}
@@ -80,10 +80,12 @@ def test_analytics_day_rows_match_truth_and_lag_two_to_three_days(server, http):
     names = [h["name"] for h in body["columnHeaders"]]
     assert names == ["day", *DAY_METRICS.split(",")]
     assert body["columnHeaders"][0] == {"name": "day", "columnType": "DIMENSION", "dataType": "STRING"}
-    # 09:00 PST on Nov 20: Nov 17, 18, 19 are missing (3 complete days before noon PT).
-    assert body["rows"][0][0] == "2026-11-01" and body["rows"][-1][0] == "2026-11-16"
+    # 09:00 PST on Nov 20 (seed 42): Nov 17 closed 57 h ago and is out (its lag: 52 h), Nov 18
+    # closed 33 h ago (lag 49 h): rows run to Nov 17, the later days are omitted, not zero.
+    assert body["rows"][0][0] == "2026-11-01" and body["rows"][-1][0] == "2026-11-17"
+    assert [r[0] for r in body["rows"]] == [f"2026-11-{d:02d}" for d in range(1, 18)]
     truth = {t["metric_date"].isoformat(): t for t in ground_truth(server.config, date(2026, 11, 1),
-                                                                   date(2026, 11, 16)) if t["account_id"] == CH1}
+                                                                   date(2026, 11, 17)) if t["account_id"] == CH1}
     col = {n: i for i, n in enumerate(names)}
     for row in body["rows"]:
         t = truth[row[0]]
@@ -91,16 +93,39 @@ def test_analytics_day_rows_match_truth_and_lag_two_to_three_days(server, http):
         assert (row[col["subscribersGained"]], row[col["subscribersLost"]]) == (t["followers_gained"],
                                                                                 t["followers_lost"])
         assert row[col["likes"]] + row[col["comments"]] + row[col["shares"]] == t["engagements"]
-    srv = start(now=datetime(2026, 11, 20, 21, tzinfo=UTC))  # 13:00 PST: only 2 days missing
-    try:
-        late = http.get(f"{srv.youtube_analytics_url}/reports", params=params, headers=BEARER, timeout=5).json()
-        assert late["rows"][-1][0] == "2026-11-17"
-    finally:
-        srv.stop()
+    # Nov 18 is released at 09:00 UTC on Nov 21 (lag 49 h), Nov 19 at 12:00 UTC on Nov 22 (52 h):
+    # one clock a minute before and one at each release.
+    for now, last in ((datetime(2026, 11, 21, 8, 59, tzinfo=UTC), "2026-11-17"),
+                      (datetime(2026, 11, 21, 9, tzinfo=UTC), "2026-11-18"),
+                      (datetime(2026, 11, 22, 12, tzinfo=UTC), "2026-11-19")):
+        srv = start(now=now)
+        try:
+            late = http.get(f"{srv.youtube_analytics_url}/reports", params=params, headers=BEARER, timeout=5).json()
+            assert late["rows"][-1][0] == last, now
+        finally:
+            srv.stop()
     empty = http.get(f"{server.youtube_analytics_url}/reports",
                      params={**params, "startDate": "2026-11-18", "endDate": "2026-11-20"}, headers=BEARER,
                      timeout=5).json()
     assert "rows" not in empty and empty["columnHeaders"]  # rows omitted when empty
+
+
+def test_analytics_lag_varies_per_day_between_two_and_three_days():
+    """Over a year the release lag takes many values in 48..72 h, and the last reported day is
+    never a day whose release (or an earlier day's) is still ahead."""
+    start_day = date(2026, 1, 1)
+    lags = set()
+    for k in range(365):
+        day = start_day + timedelta(days=k)
+        closed = D.day_start_utc(day + timedelta(days=1))
+        hours = (analytics_release_at(42, day) - closed) / timedelta(hours=1)
+        assert 48 <= hours <= 72 and hours == int(hours)
+        lags.add(int(hours))
+        now = closed + timedelta(hours=60)
+        last = last_analytics_day(42, now)
+        assert all(analytics_release_at(42, last - timedelta(days=j)) <= now for j in range(6))
+        assert analytics_release_at(42, last + timedelta(days=1)) > now
+    assert len(lags) > 20 and min(lags) < 54 and max(lags) > 66
 
 
 def test_viewer_percentage_by_age_group_and_gender_sums_to_100(server, http):
