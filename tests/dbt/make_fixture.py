@@ -320,7 +320,7 @@ def _youtube(obs: _Observations) -> None:
         obs.insight(yt, channel, "comments", day(t), 1)
         obs.insight(yt, channel, "shares", day(t), 0)
     obs.insight(yt, channel, "subscribersGained", day(6), 9, load_id="L2", observed_at=L2_AT)
-    # Rounded subscriberCount: the first one anchors the history; Jan 10 must be ignored.
+    # Rounded subscriberCount: Jan 4 anchors the history; Jan 10 (flows not known yet) only its own day.
     obs.node(yt, channel, "subscriberCount", day(4), 12300)
     obs.node(yt, channel, "subscriberCount", day(10), 12400)
     obs.node(yt, channel, "videoCount", day(10), 42)

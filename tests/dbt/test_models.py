@@ -313,16 +313,25 @@ def test_dim_accounts(con) -> None:
     assert rows[1]["linked_account_id"] == f"facebook:{FACEBOOK_PAGE_ID}"
 
 
-def test_youtube_subscribers_anchor_on_the_first_rounded_snapshot(con) -> None:
+def test_youtube_subscribers_anchor_on_a_lag_complete_rounded_snapshot(con) -> None:
     rows = growth(con, YT)
-    # Jan 4's rounded 12,300 anchors; Jan 10's 12,400 is ignored; Jan 9-10 have no flows yet.
+    # Jan 4's rounded 12,300 anchors (its day's flows are known); Jan 10's 12,400 cannot yet (no
+    # flows for Jan 9-10): it stands for its own day only, and Jan 9 is unknown.
     assert column(rows, "followers", range(1, 11)) == [
-        12297, 12298, 12301, 12300, 12305, 12313, 12314, 12320, None, None,
+        12297, 12298, 12301, 12300, 12305, 12313, 12314, 12320, None, 12400,
     ]  # fmt: skip
     assert {row["is_estimated"] for row in rows.values()} == {True}
-    assert column(rows, "followers_source", range(3, 7)) == [
+    assert column(rows, "followers_source", range(3, 11)) == [
         "reconstructed_backward", "rounded_snapshot", "reconstructed_forward", "reconstructed_forward",
+        "reconstructed_forward", "reconstructed_forward", None, "rounded_snapshot",
     ]  # fmt: skip
+    assert column(rows, "level_source", range(3, 11)) == [
+        "reconstructed", "measured", "reconstructed", "reconstructed", "reconstructed", "reconstructed",
+        "unknown", "measured",
+    ]  # fmt: skip
+    assert column(rows, "level_anchor_date", range(1, 11)) == [date(2025, 1, 4)] * 8 + [None, date(2025, 1, 10)]
+    # Three significant figures of 12,300: a step of 100, so at most 50 off.
+    assert column(rows, "followers_max_error", range(1, 11)) == [50] * 8 + [None, 50]
     # Jan 6 gained restated 7 -> 9.
     assert column(rows, "followers_gained", range(1, 11)) == [3, 1, 4, 1, 5, 9, 2, 6, None, None]
     assert column(rows, "net_followers", range(1, 9)) == [2, 1, 3, -1, 5, 8, 1, 6]
@@ -386,8 +395,9 @@ def test_weekly_iso_weeks_end_of_week_totals_and_own_weekly_reach(con) -> None:
     assert (w02["days_with_data"], w02["is_complete_period"], w02["reach_7d"]) == (5, False, None)
     assert w02["views_wow_pct"] == pytest.approx((4000 - 1500) / 1500)
     assert weeks[("facebook", date(2024, 12, 2))]["days_with_data"] == 5  # the Page starts on Wed Dec 4
-    # YouTube's last days have no total yet: the week's end-of-week total is unknown, not Jan 8's.
-    assert weeks[("youtube", date(2025, 1, 6))]["followers"] is None
+    # YouTube's last day (Jan 10) has no flows yet but its own rounded snapshot: the week's
+    # end-of-week total is that snapshot, not Jan 8's level.
+    assert weeks[("youtube", date(2025, 1, 6))]["followers"] == 12400
 
 
 def test_monthly_totals_and_own_28_day_reach(con) -> None:

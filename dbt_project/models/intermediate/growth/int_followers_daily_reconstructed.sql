@@ -15,23 +15,28 @@
     Followers, best source first:
       1. stock:    facebook page_follows for that day (a measured total; instagram has none)
       2. snapshot: the nightly node snapshot (followers_count; snapchat subscriber_count)
-      2b. rounded_snapshot (youtube only): YouTube rounds subscriberCount to three significant
-                   figures, so using every nightly snapshot would make the series jump by the
-                   rounding step and contradict the exact flows. Only the channel's FIRST
-                   snapshot is used, as the single anchor: earlier days are reconstructed
-                   backward and later days forward from it with subscribersGained/Lost. History
-                   stays stable night after night (later snapshots never move it), continuity
-                   with the flows is exact, and the level is off by at most the anchor's rounding
-                   (<= 0.5 % at three significant figures) plus any drift of the flows. Every
-                   YouTube total, the anchor included, is is_estimated.
       3. reconstructed_backward from the next known total s >= d (the earliest one):
                    followers(d) = total(s) - sum(net(k) for d < k <= s)
       4. reconstructed_forward from the previous known total p < d (days after the last
                    snapshot, or when a flow between d and s is missing):
                    followers(d) = total(p) + sum(net(k) for p < k <= d)
     A reconstruction that would need an unknown flow is NULL, never a guess. is_estimated is true
-    whenever followers is not an exact measured total for that very day (sources 2b, 3 and 4, or
-    NULL).
+    whenever followers is not an exact measured total for that very day (sources 3 and 4, or NULL).
+
+    YouTube (issue 17) takes its own path: subscriberCount is the count when it was READ, rounded
+    to three significant figures, and dated by the Pacific day that had just closed then
+    (ingestion.days.snapshot_date); Analytics reports flows 2-3 days late. So a snapshot only
+    anchors history once its own day's flows are known (lag-complete): then every day d the flows
+    connect to it gets followers(d) = anchor + sum(net over (anchor, d]) (or minus the net over
+    (d, anchor]). The anchor is the least rounded lag-complete snapshot, the earliest on a tie
+    (youtube_anchors). Days the anchor cannot reach (a flow in between unknown: the lag days, a
+    gap) take their own snapshot if they have one, else NULL: never the snapshot copied onto an
+    earlier day. Every YouTube level is is_estimated; followers_max_error is half the rounding
+    step of the snapshot it rests on (0 below 1,000).
+
+    Lineage of every level: level_source (measured: that day's own total; reconstructed: another
+    day's total plus flows; unknown: NULL), level_anchor_date (the day of that total) and
+    followers_max_error (what the total's rounding allows: 0 for Meta and Snapchat counts).
 
     Incremental (delete+insert on platform, account_id, metric_date). Per account, changed_from is
     the earliest day whose flows or totals a load touched after the model's watermark
@@ -43,8 +48,9 @@
     nightly snapshots, that is a few days per account; a backfill rewrites what it reaches.
     The plan (cheap: touched days and the dates of known totals) runs first, at compile time; its
     earliest input_from per platform bounds every history read of the reconstruction, so the
-    flow pivots and windows cover the rewritten days, not the whole history. (YouTube, anchored
-    on its first snapshot, still reads from that anchor.)
+    flow pivots and windows cover the rewritten days, not the whole history. YouTube: a change on
+    or before the channel's anchor day (a new or moved anchor is always one) rewrites the whole
+    channel, a later change the days from it (read from the anchor); see rebuild_plan.
 #}
 {{ config(
     materialized='incremental',
@@ -115,43 +121,54 @@ snapchat_snapshots as (
 
 ),
 
-youtube_first_snapshots as (
+youtube_snapshot_bounds as (
 
+    {# subscriberCount is rounded half up to three significant figures (exact below 1,000): the
+       true count lies within half a step of the shown one. #}
     select
         platform,
         account_id,
         metric_date,
-        subscriber_count_rounded
+        subscriber_count_rounded,
+        case
+            when subscriber_count_rounded < 1000 then cast(0 as bigint)
+            else cast(power(10, length(cast(subscriber_count_rounded as varchar)) - 3) as bigint) // 2
+        end as followers_max_error
     from youtube_snapshots
     where subscriber_count_rounded is not null
-    qualify row_number() over (partition by platform, account_id order by metric_date) = 1
 
 ),
 
-youtube_anchor_snapshots as (
+youtube_anchors as (
 
-    {# Analytics lags the snapshot by 2-4 days, so the anchor would sit beyond the last known flow
-       and no day could be reconstructed. The rounded count is an estimate anyway: pin it to the
-       last day with flows on or before the snapshot (error <= the few days' net in between, far
-       below the rounding step). #}
+    {# The anchor: among the snapshots whose own day's flows are known (lag-complete: Analytics
+       has caught up with the day the snapshot stands for, so every flow between any reported
+       day and the snapshot is known or visibly missing), the least rounded one, the earliest on
+       a tie. A later snapshot of the same step is no better, and keeping the first keeps history
+       still night after night; a less rounded one (the count fell below a power of ten) moves it. #}
     select
-        youtube_first_snapshots.platform,
-        youtube_first_snapshots.account_id,
-        coalesce(max(youtube_daily.metric_date), youtube_first_snapshots.metric_date) as metric_date,
-        youtube_first_snapshots.subscriber_count_rounded
-    from youtube_first_snapshots
-    left join youtube_daily
-        on youtube_daily.platform = youtube_first_snapshots.platform
-        and youtube_daily.account_id = youtube_first_snapshots.account_id
-        and youtube_daily.metric_date <= youtube_first_snapshots.metric_date
-        and youtube_daily.subscribers_gained is not null
+        youtube_snapshot_bounds.platform,
+        youtube_snapshot_bounds.account_id,
+        youtube_snapshot_bounds.metric_date as anchor_date,
+        youtube_snapshot_bounds.subscriber_count_rounded as anchor_followers,
+        youtube_snapshot_bounds.followers_max_error as anchor_max_error
+    from youtube_snapshot_bounds
+    inner join youtube_daily
+        on youtube_snapshot_bounds.platform = youtube_daily.platform
+        and youtube_snapshot_bounds.account_id = youtube_daily.account_id
+        and youtube_snapshot_bounds.metric_date = youtube_daily.metric_date
+    where youtube_daily.subscribers_gained is not null
         and youtube_daily.subscribers_lost is not null
-    group by 1, 2, youtube_first_snapshots.metric_date, 4
+    qualify row_number() over (
+        partition by youtube_snapshot_bounds.platform, youtube_snapshot_bounds.account_id
+        order by youtube_snapshot_bounds.followers_max_error, youtube_snapshot_bounds.metric_date
+    ) = 1
 
 ),
 
 follower_snapshots as (
 
+    {#- Exact "current value" totals. YouTube's rounded ones take their own path (youtube_anchors). #}
     {%- for snapshot_platform in ['facebook', 'instagram', 'snapchat'] %}
     select
         platform,
@@ -162,16 +179,10 @@ follower_snapshots as (
         false as is_snapshot_estimated
     from {{ snapshot_platform }}_snapshots
     where followers is not null
+    {%- if not loop.last %}
     union all
+    {%- endif %}
     {%- endfor %}
-    select
-        platform,
-        account_id,
-        metric_date,
-        subscriber_count_rounded as followers_snapshot,
-        'rounded_snapshot' as snapshot_source,
-        true as is_snapshot_estimated
-    from youtube_anchor_snapshots
 
 ),
 
@@ -285,13 +296,41 @@ anchored_changes as (
 
 rebuild_plan as (
 
+    {# YouTube: every level rests on the channel's one anchor. A change on or before the anchor
+       day (a new or moved anchor always is one: its snapshot or its flows were just loaded)
+       rewrites the whole channel; a later change moves only the days from it, read from the
+       anchor. Without an anchor a day's level is its own snapshot or nothing. #}
     select
-        platform,
-        account_id,
-        input_from,
-        case when has_known_total_after_change then input_from else changed_from end
-            as output_from
+        anchored_changes.platform,
+        anchored_changes.account_id,
+        case
+            when anchored_changes.platform <> 'youtube'
+                then anchored_changes.input_from
+            when youtube_anchors.anchor_date is null
+                then anchored_changes.changed_from
+            when anchored_changes.changed_from > youtube_anchors.anchor_date
+                then youtube_anchors.anchor_date
+            else account_date_ranges.first_metric_date
+        end as input_from,
+        case
+            when anchored_changes.platform <> 'youtube'
+                then case
+                    when anchored_changes.has_known_total_after_change
+                        then anchored_changes.input_from
+                    else anchored_changes.changed_from
+                end
+            when youtube_anchors.anchor_date is null
+                or anchored_changes.changed_from > youtube_anchors.anchor_date
+                then anchored_changes.changed_from
+            else account_date_ranges.first_metric_date
+        end as output_from
     from anchored_changes
+    left join youtube_anchors
+        on anchored_changes.platform = youtube_anchors.platform
+        and anchored_changes.account_id = youtube_anchors.account_id
+    left join account_date_ranges
+        on anchored_changes.platform = account_date_ranges.platform
+        and anchored_changes.account_id = account_date_ranges.account_id
 
 )
 {%- endif %}
@@ -410,6 +449,13 @@ follower_snapshots_read as (
 
 ),
 
+youtube_own_snapshots as (
+
+    select * from youtube_snapshot_bounds
+    where true{{ read_bound['youtube'] }}
+
+),
+
 account_days as (
 
     select
@@ -445,7 +491,12 @@ daily as (
             else follower_snapshots.snapshot_source
         end as known_followers_source,
         follower_flows.followers_stock is null
-            and coalesce(follower_snapshots.is_snapshot_estimated, false) as is_known_estimated
+            and coalesce(follower_snapshots.is_snapshot_estimated, false) as is_known_estimated,
+        youtube_own_snapshots.subscriber_count_rounded as own_rounded_followers,
+        youtube_own_snapshots.followers_max_error as own_max_error,
+        youtube_anchors.anchor_date,
+        youtube_anchors.anchor_followers,
+        youtube_anchors.anchor_max_error
     from account_days
     left join follower_flows
         on account_days.platform = follower_flows.platform
@@ -455,6 +506,13 @@ daily as (
         on account_days.platform = follower_snapshots.platform
         and account_days.account_id = follower_snapshots.account_id
         and account_days.metric_date = follower_snapshots.metric_date
+    left join youtube_own_snapshots
+        on account_days.platform = youtube_own_snapshots.platform
+        and account_days.account_id = youtube_own_snapshots.account_id
+        and account_days.metric_date = youtube_own_snapshots.metric_date
+    left join youtube_anchors
+        on account_days.platform = youtube_anchors.platform
+        and account_days.account_id = youtube_anchors.account_id
 
 ),
 
@@ -490,6 +548,9 @@ anchored as (
         first_value(
             case when known_followers is not null then cumulative_missing end ignore nulls
         ) over following_days as next_known_cumulative_missing,
+        first_value(
+            case when known_followers is not null then metric_date end ignore nulls
+        ) over following_days as next_known_date,
 
         ---------- the previous known total (latest day <= metric_date)
         last_value(known_followers ignore nulls) over preceding_days as previous_known_followers,
@@ -498,7 +559,16 @@ anchored as (
         ) over preceding_days as previous_known_cumulative_net,
         last_value(
             case when known_followers is not null then cumulative_missing end ignore nulls
-        ) over preceding_days as previous_known_cumulative_missing
+        ) over preceding_days as previous_known_cumulative_missing,
+        last_value(
+            case when known_followers is not null then metric_date end ignore nulls
+        ) over preceding_days as previous_known_date,
+
+        ---------- YouTube: the running sums on the anchor day
+        max(case when metric_date = anchor_date then cumulative_net end)
+            over whole_account as anchor_cumulative_net,
+        max(case when metric_date = anchor_date then cumulative_missing end)
+            over whole_account as anchor_cumulative_missing
     from cumulated
     window
         following_days as (
@@ -510,7 +580,8 @@ anchored as (
             partition by platform, account_id
             order by metric_date
             rows between unbounded preceding and current row
-        )
+        ),
+        whole_account as (partition by platform, account_id)
 
 ),
 
@@ -529,8 +600,60 @@ reconstructed as (
             when previous_known_followers is not null
                 and previous_known_cumulative_missing = cumulative_missing
                 then previous_known_followers + (cumulative_net - previous_known_cumulative_net)
-        end as forward_followers
+        end as forward_followers,
+        {# YouTube, both directions at once: anchor + net flows of (anchor, d], or minus those of
+           (d, anchor]; only when none of them is unknown. #}
+        case
+            when anchor_cumulative_missing = cumulative_missing
+                then anchor_followers + (cumulative_net - anchor_cumulative_net)
+        end as youtube_anchored_followers
     from anchored
+
+),
+
+levels as (
+
+    select
+        *,
+        case
+            when platform = 'youtube'
+                then cast(coalesce(youtube_anchored_followers, own_rounded_followers) as bigint)
+            else cast(coalesce(backward_followers, forward_followers) as bigint)
+        end as followers,
+        platform = 'youtube' or known_followers is null or is_known_estimated as is_estimated,
+        case
+            when platform = 'youtube' then case
+                when youtube_anchored_followers is not null and metric_date = anchor_date
+                    then 'rounded_snapshot'
+                when youtube_anchored_followers is not null and metric_date < anchor_date
+                    then 'reconstructed_backward'
+                when youtube_anchored_followers is not null
+                    then 'reconstructed_forward'
+                when own_rounded_followers is not null
+                    then 'rounded_snapshot'
+            end
+            when known_followers is not null then known_followers_source
+            when backward_followers is not null then 'reconstructed_backward'
+            when forward_followers is not null then 'reconstructed_forward'
+        end as followers_source,
+        case
+            when platform = 'youtube' then case
+                when youtube_anchored_followers is not null then anchor_date
+                when own_rounded_followers is not null then metric_date
+            end
+            when known_followers is not null then metric_date
+            when backward_followers is not null then next_known_date
+            when forward_followers is not null then previous_known_date
+        end as level_anchor_date,
+        case
+            when platform = 'youtube' then case
+                when youtube_anchored_followers is not null then anchor_max_error
+                when own_rounded_followers is not null then own_max_error
+            end
+            when coalesce(backward_followers, forward_followers) is not null
+                then cast(0 as bigint)
+        end as followers_max_error
+    from reconstructed
 
 ),
 
@@ -543,13 +666,16 @@ final as (
         metric_date,
 
         ---------- followers (a stock: never summed over days)
-        cast(coalesce(backward_followers, forward_followers) as bigint) as followers,
-        known_followers is null or is_known_estimated as is_estimated,
+        followers,
+        is_estimated,
+        followers_source,
         case
-            when known_followers is not null then known_followers_source
-            when backward_followers is not null then 'reconstructed_backward'
-            when forward_followers is not null then 'reconstructed_forward'
-        end as followers_source,
+            when followers_source in ('stock', 'snapshot', 'rounded_snapshot') then 'measured'
+            when followers_source is not null then 'reconstructed'
+            else 'unknown'
+        end as level_source,
+        level_anchor_date,
+        followers_max_error,
 
         ---------- flows
         followers_gained,
@@ -559,7 +685,7 @@ final as (
         ---------- lineage
         {{ loaded_through_at() }} as loaded_through_at
 
-    from reconstructed
+    from levels
     where metric_date >= output_from
 
 )
