@@ -28,7 +28,11 @@ DEFAULT_META_ENV_FILE = Path("~/.config/socialpulse/meta.env")
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register `doctor`, `accounts discover`, `token exchange` and `youtube authorize`."""
-    doctor = subparsers.add_parser("doctor", help="check settings, registry, tokens, accounts, warehouse, BI, Airflow")
+    doctor = subparsers.add_parser(
+        "doctor", help="check settings, registry, tokens, accounts, warehouse, BI, Airflow",
+        description="Check everything a nightly run needs and say what to fix: settings, the registry, every token "
+        "(validity, expiry, scopes), that each account is readable, the warehouse, the BI copy, and Airflow's "
+        "pools and connections. Exit code 1 when the nightly run would fail for some account, else 0.")
     doctor.add_argument("--warn-days", type=int, default=DEFAULT_WARN_DAYS,
                         help=f"warn this many days before a token or data-access expiry (default {DEFAULT_WARN_DAYS})")
     doctor.add_argument("--airflow", action=argparse.BooleanOptionalAction, default=None,
@@ -40,7 +44,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         "youtube.json or $SOCIALPULSE_YOUTUBE_SECRETS)")
     doctor.set_defaults(onboarding=_doctor)
 
-    accounts = subparsers.add_parser("accounts", help="account registry tools")
+    accounts = subparsers.add_parser("accounts", help="account registry tools",
+                                     description="Build and update the account registry from what the credentials can read.")
     accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     discover = accounts_sub.add_parser(
         "discover", help="find every Page, Instagram account and YouTube channel the credentials can read "
@@ -54,7 +59,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     discover.add_argument("--youtube-secrets", type=Path, help="YouTube secrets file")
     discover.set_defaults(onboarding=_discover)
 
-    token = subparsers.add_parser("token", help="Meta token lifecycle")
+    token = subparsers.add_parser("token", help="Meta token lifecycle",
+                                  description="Exchange a short-lived Meta user token for long-lived user and Page tokens.")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     exchange = token_sub.add_parser(
         "exchange", help="short-lived user token -> long-lived token (~60 days) -> Page tokens (no expiry)")
@@ -72,7 +78,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     exchange.add_argument("--show", action="store_true", help="also print the tokens (careful: terminal history)")
     exchange.set_defaults(onboarding=_token_exchange)
 
-    youtube = subparsers.add_parser("youtube", help="YouTube credentials")
+    youtube = subparsers.add_parser("youtube", help="YouTube credentials",
+                                    description="Authorise YouTube channels once (a stored refresh token) and mint access tokens from it.")
     youtube_sub = youtube.add_subparsers(dest="youtube_command", required=True)
     authorize = youtube_sub.add_parser("authorize", help="installed-app OAuth: store a refresh token outside the repo")
     source = authorize.add_mutually_exclusive_group(required=True)
