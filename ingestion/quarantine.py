@@ -206,14 +206,18 @@ def add_parser(subparsers) -> None:
     """`socialpulse quarantine list|show ID|release ID|drop ID --yes`."""
     parser = subparsers.add_parser(
         "quarantine", help="inspect, release or drop batches that failed the load gate",
-        description="Batches that failed the load gate are kept intact under $SOCIALPULSE_HOME/quarantine instead of "
-        "being committed: list them, show why, release one after a fix (re-validated, committed exactly once) or drop it.")
+        description="Batches that failed the load gate are kept intact under $SOCIALPULSE_HOME/quarantine instead "
+        "of being committed: list them, show why, release one after a fix (re-validated, committed exactly once) "
+        "or drop it.")
     actions = parser.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="quarantined batches with the failed suites and accounts")
-    actions.add_parser("show", help="one batch: validation result, files, sample rows").add_argument("id", help="batch id, as `quarantine list` shows it")
-    actions.add_parser("release", help="re-validate and commit (exactly once) after a fix").add_argument("id", help="batch id, as `quarantine list` shows it")
+    batch_id = "batch id, as `quarantine list` shows it"
+    actions.add_parser("show", help="one batch: validation result, files, sample rows").add_argument(
+        "id", help=batch_id)
+    actions.add_parser("release", help="re-validate and commit (exactly once) after a fix").add_argument(
+        "id", help=batch_id)
     drop_parser = actions.add_parser("drop", help="delete a quarantined batch")
-    drop_parser.add_argument("id", help="batch id, as `quarantine list` shows it")
+    drop_parser.add_argument("id", help=batch_id)
     drop_parser.add_argument("--yes", action="store_true", help="confirm the deletion")
 
 

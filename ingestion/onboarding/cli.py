@@ -44,8 +44,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         "youtube.json or $SOCIALPULSE_YOUTUBE_SECRETS)")
     doctor.set_defaults(onboarding=_doctor)
 
-    accounts = subparsers.add_parser("accounts", help="account registry tools",
-                                     description="Build and update the account registry from what the credentials can read.")
+    accounts = subparsers.add_parser(
+        "accounts", help="account registry tools",
+        description="Build and update the account registry from what the credentials can read.")
     accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     discover = accounts_sub.add_parser(
         "discover", help="find every Page, Instagram account and YouTube channel the credentials can read "
@@ -59,8 +60,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     discover.add_argument("--youtube-secrets", type=Path, help="YouTube secrets file")
     discover.set_defaults(onboarding=_discover)
 
-    token = subparsers.add_parser("token", help="Meta token lifecycle",
-                                  description="Exchange a short-lived Meta user token for long-lived user and Page tokens.")
+    token = subparsers.add_parser(
+        "token", help="Meta token lifecycle",
+        description="Exchange a short-lived Meta user token for long-lived user and Page tokens.")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     exchange = token_sub.add_parser(
         "exchange", help="short-lived user token -> long-lived token (~60 days) -> Page tokens (no expiry)")
@@ -78,8 +80,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     exchange.add_argument("--show", action="store_true", help="also print the tokens (careful: terminal history)")
     exchange.set_defaults(onboarding=_token_exchange)
 
-    youtube = subparsers.add_parser("youtube", help="YouTube credentials",
-                                    description="Authorise YouTube channels once (a stored refresh token) and mint access tokens from it.")
+    youtube = subparsers.add_parser(
+        "youtube", help="YouTube credentials",
+        description="Authorise YouTube channels once (a stored refresh token) and mint access tokens from it.")
     youtube_sub = youtube.add_subparsers(dest="youtube_command", required=True)
     authorize = youtube_sub.add_parser("authorize", help="installed-app OAuth: store a refresh token outside the repo")
     source = authorize.add_mutually_exclusive_group(required=True)
