@@ -23,6 +23,9 @@ venv: $(STAMP) ## create .venv and install the locked dependencies
 demo: $(STAMP) ## run the nightly pipeline through Airflow against the sandbox
 	$(BIN)/python -m ingestion.demo
 
+airflow-ui: $(STAMP) ## Airflow's UI over the demo's runs on http://127.0.0.1:$(or $(PORT),8080) (api-server only, no scheduler)
+	$(BIN)/python -m ingestion.demo ui $(or $(PORT),8080)
+
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
@@ -57,4 +60,4 @@ lock: ## re-resolve and rewrite requirements.lock (deliberate upgrades only)
 clean: ## remove generated data (keeps .venv)
 	rm -rf data dbt_project/target dbt_project/logs
 
-.PHONY: help venv demo test report drills audit lint lock clean
+.PHONY: help venv demo airflow-ui test report drills audit lint lock clean

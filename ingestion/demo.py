@@ -167,11 +167,27 @@ def _summary(settings: Settings, registry: Registry, env: dict[str, str], log_fi
     print(f"warehouse : {settings.warehouse}")
     print(f"BI copy   : {bi_copy}  (+ Parquet in {settings.bi_dir / 'parquet'})")
     print(f"report    : {reports[0] if reports else 'not rendered; see ' + str(log_file)}")
-    print(f"Airflow   : metadata {env['AIRFLOW_HOME']}/airflow.db, task output in {log_file}")
+    print(f"Airflow   : metadata {env['AIRFLOW_HOME']}/airflow.db, task output in {log_file}; "
+          "browse the runs with `make airflow-ui`")
     print(f"wall time : {elapsed:.0f} s")
     print("next      : .venv/bin/socialpulse status   (coverage and freshness per account)")
     print("            make bi                       (dashboards over the BI copy)")
 
 
+def ui(port: int = 8080) -> int:
+    """`make airflow-ui`: Airflow's UI over the demo's metadata DB, to browse the runs `make demo` made.
+
+    Only the api-server (bound to 127.0.0.1): no scheduler, so nothing runs against the real platform
+    URLs. Airflow's SimpleAuthManager generates the `admin` password into the file named below.
+    """
+    settings = load_settings()
+    env = devenv.airflow_env(settings.home_abs)
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    print(f"[demo] Airflow UI on http://127.0.0.1:{port} (user admin, password in {passwords}); Ctrl-C stops it")
+    return devenv.airflow(env, "api-server", "--host", "127.0.0.1", "--port", str(port), check=False).returncode
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["ui"]:
+        sys.exit(ui(int(sys.argv[2]) if len(sys.argv) > 2 else 8080))
     sys.exit(main())
