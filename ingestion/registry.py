@@ -106,11 +106,82 @@ class Organisation(BaseModel):
         return tuple(notes)
 
 
+PeerPlatform = Literal["facebook", "instagram", "youtube"]
+_IG_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+_YT_HANDLE = re.compile(r"^@[A-Za-z0-9._-]{3,30}$")
+
+
+class PeerAccount(BaseModel):
+    """A public account of a peer organisation, named the way the platform's public API finds it.
+
+    Instagram: `username` (business discovery only looks accounts up by username). Facebook: the
+    Page `id` (public Page fields are read by id). YouTube: the channel `id` or its `@handle`.
+    Snapchat has no public-counts API open to us, so it is not a peer platform.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: PeerPlatform
+    username: str | None = None
+    id: str | None = None
+    handle: str | None = None
+    department: str | None = Field(default=None, min_length=1)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_is_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> PeerAccount:
+        given = {k for k in ("username", "id", "handle") if getattr(self, k) is not None}
+        if self.platform == "instagram":
+            if given != {"username"}:
+                raise ValueError("an instagram peer account needs `username` (and no id/handle)")
+            if not _IG_USERNAME.match(self.username or ""):
+                raise ValueError(f"malformed instagram username {self.username!r}")
+        elif self.platform == "facebook":
+            if given != {"id"}:
+                raise ValueError("a facebook peer account needs the Page `id` (and no username/handle)")
+            if not _ID_PATTERNS["facebook"].match(self.id or ""):
+                raise ValueError(f"malformed facebook Page id {self.id!r}")
+        else:
+            if len(given) != 1 or "username" in given:
+                raise ValueError("a youtube peer account needs exactly one of `id` (UC...) or `handle` (@...)")
+            if self.id is not None and not _ID_PATTERNS["youtube"].match(self.id):
+                raise ValueError(f"malformed youtube channel id {self.id!r}")
+            if self.handle is not None and not _YT_HANDLE.match(self.handle):
+                raise ValueError(f"malformed youtube handle {self.handle!r} (expected '@name')")
+        return self
+
+    @property
+    def ref(self) -> str:
+        """The identifier the public API is called with: username, Page id, channel id or @handle."""
+        return self.username or self.id or self.handle or ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(platform, ref), ref case-folded where the platform ignores case (usernames, handles)."""
+        return (self.platform, self.ref if self.platform == "facebook" or self.id else self.ref.lower())
+
+
+class Peer(BaseModel):
+    """Another organisation to compare with: its population and its public accounts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    population: int | None = Field(default=None, gt=0)
+    group: str | None = Field(default=None, min_length=1)
+    accounts: tuple[PeerAccount, ...] = Field(min_length=1)
+
+
 class _RegistryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     organisation: Organisation
     accounts: list[Account] = Field(min_length=1)
+    peers: list[Peer] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,6 +190,7 @@ class Registry:
 
     organisation: Organisation
     accounts: tuple[Account, ...]
+    peers: tuple[Peer, ...] = ()
 
     def for_platform(self, platform: str) -> list[Account]:
         """Accounts of one platform, in file order."""
@@ -191,8 +263,12 @@ def load_registry(path: Path) -> Registry:
         parsed = _RegistryFile.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        errors = exc.errors()
+        locs = [tuple(e["loc"]) for e in errors]
+        for err in errors:
             loc = tuple(err["loc"])
+            if err["type"] == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
+                continue  # "no valid item left" only repeats the items' own errors
             line = _line_of(root, loc)
             field = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(f"{path} line {line}: {field}: {err['msg']}")
@@ -213,6 +289,33 @@ def load_registry(path: Path) -> Registry:
             platform, _, ext_id = account.linked.partition(":")
             if (platform, ext_id) not in keys:
                 problems.append(f"{path} line {line}: linked account {account.linked} is not registered")
+    problems.extend(_peer_problems(path, root, parsed))
     if problems:
         raise RegistryError("invalid registry:\n" + "\n".join(problems))
-    return Registry(organisation=parsed.organisation, accounts=tuple(parsed.accounts))
+    return Registry(organisation=parsed.organisation, accounts=tuple(parsed.accounts), peers=tuple(parsed.peers))
+
+
+def _peer_problems(path: Path, root: yaml.Node | None, parsed: _RegistryFile) -> list[str]:
+    """Duplicate peer names or accounts, and peer accounts that are our own: one line each.
+
+    Why: a peer listed twice would count twice in the ranking, and one of our own Pages listed as a
+    peer would be compared with itself.
+    """
+    problems = []
+    names: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
+    own = {a.key for a in parsed.accounts}
+    for p_index, peer in enumerate(parsed.peers):
+        line = _line_of(root, ("peers", p_index)) or 0
+        if peer.name.casefold() in names:
+            problems.append(f"{path} line {line}: duplicate peer {peer.name!r} (first at line {names[peer.name.casefold()]})")
+        names.setdefault(peer.name.casefold(), line)
+        for a_index, account in enumerate(peer.accounts):
+            a_line = _line_of(root, ("peers", p_index, "accounts", a_index)) or 0
+            label = f"{account.platform}:{account.ref}"
+            if account.key in seen:
+                problems.append(f"{path} line {a_line}: duplicate peer account {label} (first at line {seen[account.key]})")
+            seen.setdefault(account.key, a_line)
+            if account.id is not None and (account.platform, account.id) in own:
+                problems.append(f"{path} line {a_line}: peer account {label} is one of the organisation's own accounts")
+    return problems
