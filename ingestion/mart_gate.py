@@ -40,8 +40,10 @@ from typing import Any
 
 import pandas as pd
 
+from ingestion.days import days as day_range
 from ingestion.days import pacific_today
 from ingestion.landing import safe_name
+from ingestion.plan import last_complete_day
 from ingestion.quality import SuiteRun, Validator, docs_root, record_validation, write_index
 from ingestion.settings import Settings
 from ingestion.warehouse import connect
@@ -64,12 +66,21 @@ FRESHNESS_PLATFORMS = ("facebook", "instagram", "youtube")
 
 
 class MartGateError(RuntimeError):
-    """A hard expectation failed (or the gate broke): do not publish, keep the previous BI copy."""
+    """A hard expectation failed (or the gate broke): do not publish, keep the previous BI copy.
 
-    def __init__(self, message: str, result: MartGateResult | None = None, gate_error: bool = False):
-        super().__init__(message)
+    `cause` says in one line what blocked the publish and `repair` the command that repairs it; the
+    message is both, so a person reading one line (CLI, Airflow task log, alert) knows what to do.
+    `report` is the run's RunReport when the pipeline ran the gate (the CLI prints what loaded).
+    """
+
+    def __init__(self, cause: str, result: MartGateResult | None = None, gate_error: bool = False,
+                 repair: str = "`socialpulse run` after the fix"):
+        super().__init__(f"mart gate blocked publish (the previous BI copy stays): {cause}. Repair: {repair}")
+        self.cause = cause
+        self.repair = repair
         self.result = result
         self.gate_error = gate_error
+        self.report = None
 
 
 @dataclass
@@ -144,7 +155,8 @@ def _read(con, as_of: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         "select count(*) from duckdb_views() where schema_name = 'marts' and view_name = 'fct_follower_growth_daily'"
     ).fetchone()[0]
     if not exists:
-        raise MartGateError(f"{FACT} does not exist: run dbt build first")
+        raise MartGateError(f"{FACT} does not exist: dbt build has not built it", repair="`socialpulse run` "
+                            "(its dbt build creates the marts)")
     fact = con.execute(f"select {', '.join(FACT_COLUMNS)} from {FACT}").df()
     fact["metric_date"] = pd.to_datetime(fact["metric_date"]).astype("datetime64[us]")
     accounts = con.execute(
@@ -356,8 +368,8 @@ def _write_findings(con, findings: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------------------------------------- the gate
 
 
-def run(settings: Settings, run_id: str, *, as_of: date | None = None, config: MartGateConfig | None = None
-        ) -> MartGateResult:
+def run(settings: Settings, run_id: str, *, as_of: date | None = None, config: MartGateConfig | None = None,
+        now: datetime | None = None) -> MartGateResult:
     """Validate the marts; write findings and the validation history; raise on hard failures.
 
     Args:
@@ -365,6 +377,7 @@ def run(settings: Settings, run_id: str, *, as_of: date | None = None, config: M
         run_id: recorded in raw.validation_runs; Data Docs go to `gx_docs/<run_id>/marts/`.
         as_of: the reference day for activity and freshness (default: yesterday, Pacific).
         config: tolerances and thresholds.
+        now: the clock that decides which days are still in the future (default: the real one).
 
     Returns:
         MartGateResult (success True: publish; warnings are in the findings table).
@@ -458,10 +471,134 @@ def run(settings: Settings, run_id: str, *, as_of: date | None = None, config: M
     log.info("mart gate %s: success=%s rows=%d findings=%s gx_seconds=%.2f", run_id, result.success, result.rows,
              result.findings, result.gx_seconds)
     if result.raised:
-        raise MartGateError("mart gate: expectation(s) raised: " + "; ".join(
-            f"{r['suite']} {r['expectation']}: {r['exception']}" for r in result.raised), result, gate_error=True)
+        raise MartGateError("the gate itself broke, not the data: expectation(s) raised: " + "; ".join(
+            f"{r['suite']} {r['expectation']}: {r['exception']}" for r in result.raised), result, gate_error=True,
+            repair="none from the command line: this is a bug of the gate (the run's log has the traceback); "
+                   "the marts were not judged")
     if not result.success:
-        lines = [f"{f['suite']} {f['expectation']} {f.get('column') or ''} unexpected={f.get('unexpected_count')} "
-                 f"accounts={','.join(f.get('account_ids', [])[:5])}" for f in result.hard_failures]
-        raise MartGateError("mart gate failed, not publishing:\n" + "\n".join(lines), result)
+        for f in result.hard_failures:
+            log.error("mart gate: %s %s %s unexpected=%s accounts=%s", f["suite"], f["expectation"],
+                      f.get("column") or "", f.get("unexpected_count"), ",".join(f.get("account_ids", [])[:5]))
+        cause, repair = diagnose(findings, result.docs_path, now)
+        raise MartGateError(cause, result, repair=repair)
     return result
+
+
+# ---------------------------------------------------------------------------------------------- diagnosis
+
+
+def _span(days: list[date]) -> str:
+    return "" if not days else str(days[0]) if days[0] == days[-1] else f"{days[0]}..{days[-1]}"
+
+
+def _names(ids: list[str], n: int = 3) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def future_coverage(settings: Settings, now: datetime | None = None) -> list[tuple[str, str, date, date]]:
+    """Coverage-ledger entries (platform, account, since, until) that reach past the platform's last
+    complete day: written by a run with a future --as-of before such runs were refused. No platform
+    can deliver those days, so the completeness check fails on them until they are removed
+    (`socialpulse repair --drop-future`)."""
+    from ingestion.state import _read
+
+    earliest = min(last_complete_day(p, now) for p in FRESHNESS_PLATFORMS)
+    rows = _read(settings, "select platform, account_id, since, until from raw.coverage where until > ? "
+                           "and outcome = 'ok' order by platform, account_id, since", [earliest])
+    return [r for r in rows if r[3] > last_complete_day(r[0], now)]
+
+
+def diagnose(findings: list[dict[str, Any]], docs_path: str | None = None, now: datetime | None = None
+             ) -> tuple[str, str]:
+    """What blocked the publish, in one line, and the command that repairs it, from the gate's
+    blocking findings (rows of marts.fct_data_quality_findings). Shared by the gate's error and by
+    `socialpulse status` / `doctor`, which read the findings back."""
+    errors = [f for f in findings if f["severity"] == "error"]
+    future = [f for f in errors if f["check_name"] == "completeness" and f["metric_date"] is not None
+              and f["platform"] and f["metric_date"] > last_complete_day(f["platform"], now)]
+    if future:
+        days = sorted(f["metric_date"] for f in future)
+        accounts = {(f["platform"], f["account_id"]) for f in future}
+        return (f"marts.completeness: the coverage ledger holds {len(future)} account-day(s) after the last "
+                f"complete platform day ({_span(days)}, {len(accounts)} account(s)); a run with a future --as-of "
+                f"recorded them and no platform can deliver them",
+                "`socialpulse repair --drop-future` (removes only those ledger entries; nothing loaded is lost), "
+                "then `socialpulse run`")
+    if not errors:
+        return ("the last gate run failed without a recorded finding", "`socialpulse run` (the run's log says more)")
+    parts, days, accounts = [], [], []
+    for check in HARD_SUITES:
+        rows = [f for f in errors if f["check_name"] == check]
+        if not rows:
+            continue
+        check_days = sorted(f["metric_date"] for f in rows if f["metric_date"] is not None)
+        check_accounts = sorted({str(f["account_id"]) for f in rows if f["account_id"]})
+        parts.append(f"marts.{check}: {len(rows)} row(s)" + (f" {_span(check_days)}" if check_days else "")
+                     + (f", accounts {_names(check_accounts)}" if check_accounts else ""))
+        if check != "fct_follower_growth_daily":
+            days += check_days
+            accounts += check_accounts
+    where = f"marts.fct_data_quality_findings and the Data Docs ({docs_path or 'gx_docs/'})"
+    if days:
+        days = sorted(days)
+        accounts = sorted(set(accounts))
+        flags = "".join(f" --account {a}" for a in accounts) if len(accounts) <= 3 else ""
+        repair = (f"re-read those days with `socialpulse backfill --since {days[0]} --until {days[-1]}{flags} "
+                  f"--force` (it builds and publishes again); if they still fail, {where} list every row")
+    else:
+        repair = f"a model bug, not a data gap: {where} list the rows; fix the model, then `socialpulse run`"
+    return "; ".join(parts), repair
+
+
+def publish_state(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Is the BI copy blocked behind the warehouse, and why? For `socialpulse status` and `doctor`.
+
+    Blocked when the last mart gate run failed (its blocking findings give the cause), when the
+    coverage ledger holds future days (the next gate fails on them), or when the last gate passed
+    but the BI copy is older than it (the publish step itself failed). Read-only, never raises.
+    """
+    import duckdb
+
+    from ingestion.publish import BI_FILE, LOG_TABLE
+    from ingestion.state import _read
+
+    out: dict[str, Any] = {"blocked": False, "cause": None, "repair": None, "last_gate_at": None,
+                           "last_gate_ok": None, "last_publish_at": None}
+    copy = settings.bi_dir / BI_FILE
+    if copy.exists():
+        try:
+            con = duckdb.connect(str(copy), read_only=True)
+            try:
+                out["last_publish_at"] = con.execute(f"select max(published_at) from main.{LOG_TABLE}").fetchone()[0]
+            finally:
+                con.close()
+        except duckdb.Error:
+            pass  # doctor reports an unreadable copy on its own
+    gate = _read(settings, "select validated_at, success, docs_path from raw.validation_runs "
+                           "where suite = 'marts.mart_gate' order by validated_at desc limit 1")
+    if gate:
+        out["last_gate_at"], out["last_gate_ok"], docs_path = gate[0]
+    future = future_coverage(settings, now)
+    if future or out["last_gate_ok"] is False:
+        rows = _read(settings, f"select check_name, severity, platform, account_id, metric_date from {FINDINGS_TABLE} "
+                               "where severity = 'error'")
+        findings = [dict(zip(("check_name", "severity", "platform", "account_id", "metric_date"), r, strict=True))
+                    for r in rows]
+        if future:  # the ledger itself, whether or not a gate has run on it yet
+            findings = [{"check_name": "completeness", "severity": "error", "platform": p, "account_id": a,
+                         "metric_date": day} for p, a, since, until in future
+                        for day in day_range(max(since, last_complete_day(p, now) + timedelta(days=1)), until)]
+        else:  # future days the ledger no longer claims (repaired) block nothing any more
+            findings = [f for f in findings if not (f["check_name"] == "completeness" and f["metric_date"]
+                                                    and f["metric_date"] > last_complete_day(f["platform"], now))]
+        out["blocked"] = True
+        if findings or future:
+            out["cause"], out["repair"] = diagnose(findings, docs_path if gate else None, now)
+        else:
+            out["cause"] = "the last mart gate failed on future coverage that has since been removed"
+            out["repair"] = "`socialpulse run` (its mart gate publishes again)"
+    elif out["last_gate_ok"] and (out["last_publish_at"] is None or out["last_publish_at"] < out["last_gate_at"]):
+        out["blocked"] = True
+        out["cause"] = "the last mart gate passed but the publish after it failed (the run's log says why)"
+        out["repair"] = "`socialpulse run`"
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ingestion.days import platform_today
+from ingestion.days import PACIFIC, PLATFORM_TIMEZONES, platform_today
 from ingestion.registry import Registry
 
 # Platforms with a fetch implementation today; the others are skipped by the planner.
@@ -18,6 +18,11 @@ SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube")
 SWITCHED_PLATFORMS: tuple[str, ...] = ("snapchat",)
 # Meta keeps insights for two years (PLATFORM_APIS.md §2.3); older days are never requested.
 HISTORY_HORIZON_DAYS = 730
+
+
+class PlanError(ValueError):
+    """A request no plan can serve (a day that is not complete yet, an unknown account, a range the
+    platforms no longer keep): refused before anything is fetched or written."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,28 @@ def horizon_start(platform: str, now: datetime | None = None) -> date:
     return platform_today(platform, now) - timedelta(days=HISTORY_HORIZON_DAYS)
 
 
+def last_complete_day(platform: str, now: datetime | None = None) -> date:
+    """The newest day `platform` can deliver complete: yesterday on its calendar (Pacific for Meta
+    and YouTube). `now` is the injectable clock."""
+    return platform_today(platform, now) - timedelta(days=1)
+
+
+def check_complete(day: date, platforms: tuple[str, ...], what: str = "--as-of",
+                   now: datetime | None = None) -> None:
+    """Refuse a day after the last complete day of any of `platforms`.
+
+    Why: the platforms answer a request for a future day with no data, the coverage ledger would
+    still record it as fetched, and from then on the mart gate's completeness check fails every
+    run (issue 16). Raises PlanError naming the day to use instead.
+    """
+    for platform in platforms:
+        last = last_complete_day(platform, now)
+        if day > last:
+            raise PlanError(f"{what} {day} is after the last complete platform day, {last} ({platform} counts "
+                            f"days in {PLATFORM_TIMEZONES.get(platform, PACIFIC).key}): the platforms have no data "
+                            f"for it yet. Use {what} {last} or earlier (or leave it out); nothing was done.")
+
+
 def plan_window(
     registry: Registry, since: date, until: date, platforms: tuple[str, ...] | None = None,
     now: datetime | None = None,
@@ -92,7 +119,9 @@ MIN_LOOKBACK_DAYS: dict[str, int] = {"youtube": 7}
 def plan_nightly(registry: Registry, as_of: date, lookback_days: int,
                  platforms: tuple[str, ...] = SUPPORTED_PLATFORMS, now: datetime | None = None) -> list[AccountPlan]:
     """The nightly plan: the `lookback_days` platform days ending with `as_of` (longer where a
-    platform's data arrives late)."""
+    platform's data arrives late). An `as_of` after a platform's last complete day is refused
+    (PlanError): Airflow's conf `as_of` and the CLI's --as-of go through here."""
+    check_complete(as_of, tuple(platforms), "as-of", now)
     plans = []
     for platform in platforms:
         days = max(lookback_days, MIN_LOOKBACK_DAYS.get(platform, 1))

@@ -8,7 +8,7 @@ detected again, and a backfill re-fetches what it cannot prove is covered.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 
@@ -49,3 +49,38 @@ def covered_days(settings: Settings, platform: str, account_id: str) -> list[tup
             [platform, account_id],
         )
     ]
+
+
+def drop_future_coverage(settings: Settings, now: datetime | None = None) -> dict[str, int]:
+    """Remove what the coverage ledger says about days after each platform's last complete day.
+
+    Why: a run with a future --as-of (refused since issue 16) recorded days no platform can deliver
+    as fetched, and the mart gate's completeness check then failed on every run. Entries entirely in
+    the future are deleted, entries that straddle the last complete day are cut back to it; nothing
+    else is touched (no observation, response or earlier day), so a later run simply fetches those
+    days when they exist. Returns {"deleted": n, "clipped": n}.
+    """
+    from ingestion.plan import last_complete_day
+    from ingestion.warehouse import connect
+
+    counts = {"deleted": 0, "clipped": 0}
+    if not settings.warehouse.exists():
+        return counts
+    con = connect(settings.warehouse)
+    try:
+        platforms = [r[0] for r in con.execute("select distinct platform from raw.coverage").fetchall()]
+        con.execute("begin transaction")
+        try:
+            for platform in platforms:
+                last = last_complete_day(platform, now)
+                counts["deleted"] += con.execute("delete from raw.coverage where platform = ? and since > ?",
+                                                 [platform, last]).fetchone()[0]
+                counts["clipped"] += con.execute("update raw.coverage set until = ? where platform = ? and until > ?",
+                                                 [last, platform, last]).fetchone()[0]
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        con.close()
+    return counts

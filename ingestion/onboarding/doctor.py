@@ -10,7 +10,8 @@ Checks, in order (a failed step skips the steps that depend on it):
               YouTube `channels.list` 50 ids per call plus one Analytics call per channel for
               ownership), through the shared, rate-limit-aware `HttpClient`;
 5. warehouse  exists or can be created, is writable, and no other process holds it open;
-6. bi         the published copy's folder is writable and the copy is fresh;
+6. bi         the published copy's folder is writable and the copy is fresh; publish not blocked
+              (the last mart gate passed and no future coverage waits to fail it);
 7. airflow    (inside Airflow only) the pools exist with the right sizes; optional connections.
 
 Exit code 1 when any finding is an error (the nightly run would fail, at least for one account),
@@ -696,6 +697,20 @@ def check_paths(report: DoctorReport, settings: Settings, now: datetime) -> None
                    "free disk space: the load, dbt and the BI copy each need room for a full copy")
 
 
+def check_publish(report: DoctorReport, settings: Settings, now: datetime) -> None:
+    """A blocked publish: the mart gate failed last (or future coverage will make it fail), so the BI
+    copy stays behind the warehouse night after night while every account looks "ok" (issue 16)."""
+    from ingestion.mart_gate import publish_state
+
+    report.count("publish")
+    state = publish_state(settings, now)
+    if state["blocked"]:
+        since = state["last_publish_at"]
+        report.add(Severity.ERROR, "publish", str(settings.bi_dir),
+                   f"blocked (BI copy from {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC): {state['cause']}" if since
+                   else f"blocked (never published): {state['cause']}", state["repair"])
+
+
 # -- 7. airflow ------------------------------------------------------------------------------------
 
 
@@ -818,6 +833,7 @@ def run_doctor(
         if con is not None:
             con.close()
     check_paths(report, settings, now)
+    check_publish(report, settings, now)
     if airflow if airflow is not None else in_airflow(env):
         check_airflow(report, airflow_cli)
     else:
