@@ -584,6 +584,9 @@ class GraphApp:
 
         self.youtube = YouTubeApp(self)
         self.snapchat = SnapchatApp(self)
+        from sandbox.peers import PeerApp
+
+        self.peers = PeerApp(self)
 
     # -- entry point ------------------------------------------------------------------------------
 
@@ -603,8 +606,12 @@ class GraphApp:
             return self._truth(query)
         if path == "/__truth/demographics":
             return self._truth_demographics(query)
+        if path == "/__truth/peers":
+            return self.peers.truth_response(query)
         if path == "/graph" or path.startswith("/graph/"):
             return self._graph(method, path[len("/graph") :], query, headers, base_url)
+        if self.peers.wants(path, query):
+            return self.peers.youtube_channels(method, query, headers)
         if path.startswith(("/youtube/", "/youtubeanalytics/", "/oauth2/")):
             return self.youtube.handle(method, path, query, headers, base_url)
         if path.startswith("/snapchat/"):
@@ -950,6 +957,9 @@ class GraphApp:
                 type_="GraphMethodException",
             )
         obj, rest = segments[0], segments[1:]
+        peer = self.peers.route(obj, rest, target, query, token)
+        if peer is not None:
+            return peer
         if obj == "me":
             if not rest:
                 return _select(
