@@ -32,6 +32,9 @@ test: $(STAMP) ## run the whole test suite
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
 	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
 
+bi: ## Apache Superset on the published marts: own venv (.venv-bi, bi/requirements.lock), provisioned from bi/dashboards, http://127.0.0.1:8088 (SOCIALPULSE_BI_PORT)
+	$(PYTHON) bi/superset_bi.py serve
+
 bench: $(STAMP) ## every benchmark: nightly, backfill, dlt peer, limits, pacing, then 5,000 accounts (bench/README.md)
 	$(BIN)/python -m bench.run_all --only all
 
@@ -41,7 +44,7 @@ bench-quick: $(STAMP) ## the demo-size benchmarks only: nightly, backfill, dlt p
 bench-scale: $(STAMP) ## the 5,000-account benchmarks only
 	$(BIN)/python -m bench.run_all --only scale
 
-.PHONY: bench bench-quick bench-scale
+.PHONY: bi bench bench-quick bench-scale
 
 drills: $(STAMP) ## reliability and security drills, fast tier
 	$(BIN)/python -m pytest tests/drills -q -m "not drills_long"

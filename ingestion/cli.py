@@ -64,10 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         # The sandbox is a separate package; it is only imported for this subcommand.
         return importlib.import_module("sandbox.cli").main(argv[1:]) or 0
+    if argv[:1] == ["bi"]:
+        # Superset runs from its own venv (it pins SQLAlchemy 1.4): bi/superset_bi.py creates it and
+        # takes over this process (setup | serve | bundle OUT; default serve). docs/bi.md.
+        script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bi", "superset_bi.py")
+        os.execv(sys.executable, [sys.executable, script, *(argv[1:] or ["serve"])])
 
     parser = argparse.ArgumentParser(prog="socialpulse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("sandbox", help="local platform API stand-in (see `socialpulse sandbox --help`)")
+    sub.add_parser("bi", help="Apache Superset on the published marts: setup | serve (default), see docs/bi.md")
     run = sub.add_parser("run", help="the whole nightly chain without Airflow")
     run.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")
     ingest = sub.add_parser("ingest", help="fetch and load the nightly window, without dbt/publish")

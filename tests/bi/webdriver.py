@@ -75,6 +75,9 @@ class Browser:
     def open(self, url: str) -> None:
         self._s("POST", "/url", {"url": url})
 
+    def refresh(self) -> None:
+        self._s("POST", "/refresh", {})
+
     def url(self) -> str:
         return self._s("GET", "/url")
 
