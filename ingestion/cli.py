@@ -1,14 +1,24 @@
 """`socialpulse` command line: run, backfill, status, and the sandbox server.
 
-Exit codes: 0 all accounts loaded; 1 some accounts failed (the summary names them); 2 bad usage or
-an invalid registry; 3 another writer kept the warehouse busy beyond the bounded wait (nothing done).
+Exit codes (README "Commands" has the same table):
+  0  done: all accounts loaded (or nothing needed doing, and the output says so)
+  1  some accounts failed (the summary names them); the others are loaded and published
+  2  bad usage, nothing done: an invalid registry, an --as-of/--until after the last complete
+     platform day, --since after --until, an unknown --account or --load-id, an account outside
+     --platform, a range beyond the platforms' history
+  3  another writer kept the warehouse busy beyond the bounded wait (nothing done)
+  4  the mart gate blocked the publish: the loads are committed, the previous BI copy stays; the
+     message names the cause and the command that repairs it
+  5  the data folder ($SOCIALPULSE_HOME) is not writable (nothing done)
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 from contextlib import ExitStack, contextmanager
 from datetime import date
@@ -58,6 +68,30 @@ def _progress(label: str):
         yield advance
 
 
+def _unwritable(exc: OSError, home) -> bool:
+    """An OSError that means "this user cannot write the data folder" (permissions, read-only mount)."""
+    from pathlib import Path
+
+    if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) or not exc.filename:
+        return False
+    path = Path(exc.filename).resolve()
+    return path == home or home in path.parents
+
+
+def _check_load_ids(settings, load_ids: list[str] | None) -> None:
+    """Refuse `replay --load-id` naming a load the warehouse never committed (it used to print nothing)."""
+    from ingestion.plan import PlanError
+    from ingestion.state import _read
+
+    if not load_ids:
+        return
+    committed = {r[0] for r in _read(settings, "select load_id from raw.loads where status = 'committed'")}
+    unknown = [i for i in load_ids if i not in committed]
+    if unknown:
+        raise PlanError(f"--load-id {', '.join(unknown)}: no committed load with that id in {settings.warehouse} "
+                        f"(load ids are in raw.loads and in the run's log); nothing was replayed.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `socialpulse` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -87,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--no-transform", action="store_true", help="load only; run dbt later")
     replay = sub.add_parser("replay", help="re-derive observations from stored responses (no API calls)")
     replay.add_argument("--load-id", action="append", help="only these loads (default: every committed load)")
-    sub.add_parser("status", help="coverage, freshness and failures per account")
+    status_cmd = sub.add_parser("status", help="coverage, freshness and failures per account")
+    status_cmd.add_argument("--json", action="store_true", help="the same as JSON (summary, publish, accounts)")
+    repair_cmd = sub.add_parser("repair", help="remove what a bad input left in the warehouse")
+    repair_cmd.add_argument("--drop-future", action="store_true", required=True,
+                            help="remove coverage-ledger days after the last complete platform day (written by a "
+                                 "run with a future --as-of); nothing loaded is removed")
     report_cmd = sub.add_parser("report", help="render the nightly HTML report from the published BI copy")
     report_cmd.add_argument("--lang", choices=["sv", "en"], default="sv")
     from ingestion import quarantine
@@ -102,14 +141,27 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
     from ingestion import pipeline
+    from ingestion.mart_gate import MartGateError
+    from ingestion.plan import PlanError, check_complete
     from ingestion.settings import load_settings
 
     settings = load_settings()
     from ingestion.warehouse import WarehouseBusy, writer_lock
 
     held = ExitStack()  # writing commands hold $SOCIALPULSE_HOME/writer.lock: one writer at a time
+    progress = None
     try:
-        if args.command in ("run", "ingest", "backfill", "replay") or (
+        # Bad input is refused before the lock, the log file or anything else is written.
+        if args.command in ("run", "ingest") and args.as_of:
+            check_complete(args.as_of, settings.platforms, "--as-of")
+        if args.command == "backfill":
+            for note in pipeline.check_backfill(settings, args.since, args.until,
+                                                tuple(args.platform) if args.platform else None,
+                                                tuple(args.account) if args.account else None):
+                print(f"socialpulse: {note}", file=sys.stderr)
+        if args.command == "replay":
+            _check_load_ids(settings, args.load_id)
+        if args.command in ("run", "ingest", "backfill", "replay", "repair") or (
                 args.command == "quarantine" and args.action == "release"):
             held.enter_context(writer_lock(settings.home_abs, what=f"socialpulse {args.command}"))
         if args.command == "run":
@@ -131,8 +183,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             from ingestion.load import replay
 
-            for load_id, rows in replay(settings, args.load_id).items():
+            replayed = replay(settings, args.load_id)
+            for load_id, rows in replayed.items():
                 print(f"replayed {load_id}: {rows} observations")
+            for load_id in sorted(set(args.load_id or ()) - set(replayed)):
+                print(f"skipped {load_id}: it has no stored responses (nothing to re-derive)")
+            if not replayed:
+                print("nothing replayed: no committed load has stored responses yet (`socialpulse run` loads some)")
+            return 0
+        if args.command == "repair":
+            from ingestion.state import drop_future_coverage
+
+            counts = drop_future_coverage(settings)
+            if not counts["deleted"] and not counts["clipped"]:
+                print("nothing to repair: the coverage ledger holds no day after the last complete platform day")
+            else:
+                print(f"coverage ledger: {counts['deleted']} future entr{'y' if counts['deleted'] == 1 else 'ies'} "
+                      f"removed, {counts['clipped']} cut back to the last complete platform day; no loaded data was "
+                      f"touched. Next: `socialpulse run` (its mart gate publishes again)")
             return 0
         if args.command == "report":
             from ingestion import report as nightly_report
@@ -144,15 +212,31 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             return 0
         if args.command == "status":
-            from ingestion.status import account_status, print_status
+            from ingestion.status import print_json, print_status, status_report
 
-            print_status(account_status(settings))
+            try:
+                (print_json if args.json else print_status)(status_report(settings))
+            except BrokenPipeError:  # `socialpulse status | head`: the reader has seen enough
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
             return 0
         if args.command == "quarantine":
             return quarantine.run_cli(settings, args)
-    except RegistryError as exc:
+    except (RegistryError, PlanError) as exc:
         print(f"socialpulse: {exc}", file=sys.stderr)
         return 2
+    except MartGateError as exc:
+        # Loads are committed; the previous BI copy stays. Say what loaded, then why nothing was published.
+        if exc.report is not None and progress is not None:
+            _print_report(exc.report, progress)
+        print(f"socialpulse: {exc}", file=sys.stderr)
+        return 4
+    except OSError as exc:
+        if not _unwritable(exc, settings.home_abs):
+            raise
+        print(f"socialpulse: cannot write to the data folder {settings.home_abs} ({exc.strerror}: {exc.filename}); "
+              f"give this user write access to it or set SOCIALPULSE_HOME to a writable folder. Nothing was done.",
+              file=sys.stderr)
+        return 5
     except WarehouseBusy as exc:
         print(f"socialpulse: {exc}", file=sys.stderr)
         return 3

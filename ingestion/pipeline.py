@@ -13,7 +13,16 @@ from typing import Any
 
 from ingestion import fetch, load, publish, state, transform
 from ingestion.days import pacific_today
-from ingestion.plan import AccountPlan, plan_nightly, plan_window, without_covered
+from ingestion.plan import (
+    HISTORY_HORIZON_DAYS,
+    AccountPlan,
+    PlanError,
+    check_complete,
+    horizon_start,
+    plan_nightly,
+    plan_window,
+    without_covered,
+)
 from ingestion.platforms import FetchContext
 from ingestion.registry import load_registry
 from ingestion.settings import Settings
@@ -118,6 +127,53 @@ def plan_backfill(settings: Settings, since: date, until: date, platforms: tuple
     return plans
 
 
+def check_backfill(settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
+                   accounts: tuple[str, ...] | None = None, now: datetime | None = None) -> list[str]:
+    """Refuse a backfill that cannot do anything, before anything is written; return notes on what
+    the range was narrowed to.
+
+    Why: an unknown account, an account of another platform than --platform, a range outside the
+    platforms' history or in the future used to plan nothing and exit 0 without a word (issue 16).
+    Raises PlanError with the reason and the fix. `now` is the clock (default: the real one).
+    """
+    wanted = tuple(platforms or settings.platforms)
+    if since > until:
+        raise PlanError(f"--since {since} is after --until {until}: swap them; nothing was done.")
+    check_complete(until, wanted, "--until", now)
+    registry = load_registry(settings.accounts)
+    if accounts:
+        where: dict[str, set[str]] = {}
+        for account in registry.accounts:
+            where.setdefault(account.id, set()).add(account.platform)
+        unknown = [a for a in accounts if a not in where]
+        if unknown:
+            raise PlanError(f"--account {', '.join(unknown)}: not in the registry {settings.accounts} "
+                            f"(`socialpulse status` lists the registered accounts); nothing was done.")
+        for account_id in accounts:
+            if not where[account_id] & set(wanted):
+                other = sorted(where[account_id])
+                raise PlanError(f"--account {account_id} is registered on {'/'.join(other)}, but --platform "
+                                f"{' --platform '.join(wanted)} leaves it out: add --platform {other[0]} or drop "
+                                f"--platform; nothing was done.")
+    notes = []
+    for platform in wanted:
+        oldest = horizon_start(platform, now)
+        if until < oldest:
+            raise PlanError(f"{since}..{until} is beyond {platform}'s history limit: the platforms keep "
+                            f"{HISTORY_HORIZON_DAYS} days, the oldest is {oldest}. Use --since {oldest} or later; "
+                            f"nothing was done.")
+        if since < oldest:
+            notes.append(f"{platform}: days before {oldest} are beyond the {HISTORY_HORIZON_DAYS}-day history "
+                         f"limit and are skipped")
+    plans = plan_window(registry, since, until, wanted, now)
+    if accounts:
+        plans = [p for p in plans if p.account_id in accounts]
+    if not plans:
+        raise PlanError(f"no account{' of --account' if accounts else ''} is active on {', '.join(wanted)} between "
+                        f"{since} and {until} (active_from/active_until in {settings.accounts}); nothing was done.")
+    return notes
+
+
 def run_backfill(
     settings: Settings, since: date, until: date, platforms: tuple[str, ...] | None = None,
     accounts: tuple[str, ...] | None = None, force: bool = False, transform: bool = True, progress=None,
@@ -145,7 +201,11 @@ def transform_and_publish(settings: Settings, report: RunReport) -> None:
 
     result = transform.build(settings)
     report.dbt_models = len(result.models)
-    mart_gate.run(settings, report.run_id, as_of=report.as_of or default_as_of())
+    try:
+        mart_gate.run(settings, report.run_id, as_of=report.as_of or default_as_of())
+    except mart_gate.MartGateError as exc:
+        exc.report = report  # the CLI still prints what was loaded before it says why nothing was published
+        raise
     report.published = publish.publish(settings, run_id=report.run_id).__dict__
     try:
         from ingestion import report as nightly_report
