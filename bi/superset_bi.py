@@ -461,15 +461,32 @@ def serve_command(bind_port: int | None = None) -> list[str]:
             "--limit-request-field_size", "0", "superset.app:create_app()"]
 
 
+def _parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="socialpulse bi", description="Apache Superset on the published marts: its own venv (.venv-bi), "
+        "state under $SOCIALPULSE_HOME/superset, the dashboards of bi/dashboards (docs/bi.md).")
+    sub = parser.add_subparsers(dest="command", metavar="{setup,serve,bundle}")
+    sub.add_parser("setup", help="create or update everything (venv, metadata DB, admin user, dashboards), then exit",
+                   description="Create or update everything (venv, metadata DB, admin user, dashboards), then exit.")
+    serve = sub.add_parser("serve", help="setup, then serve the UI on SOCIALPULSE_BI_PORT (8088); the default",
+                           description="Setup, then serve the UI with gunicorn on SOCIALPULSE_BI_HOST:SOCIALPULSE_BI_PORT.")
+    serve.add_argument("--wait-for-publish", action="store_true",
+                       help="wait for the pipeline's first publish instead of failing (the container)")
+    bundle = sub.add_parser("bundle", help="write Superset's import ZIP for the current publish, then exit",
+                            description="Write Superset's asset import ZIP for the current publish, then exit.")
+    bundle.add_argument("out", help="path of the ZIP file to write")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    command = args[0] if args else "serve"
-    if command not in ("setup", "serve", "bundle"):
-        print(f"usage: {Path(__file__).name} setup | serve | bundle OUT", file=sys.stderr)
-        return 2
+    parsed = _parser().parse_args(args)  # --help exits 0 here, before any venv is created
+    command = parsed.command or "serve"
     try:
         lang()
-        if "--wait-for-publish" in args:
+        if getattr(parsed, "wait_for_publish", False):
             while not bi_file().exists():  # the container may start before the pipeline's first publish
                 time.sleep(10)
         if command != "bundle" and not bi_file().exists():
@@ -478,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             python = ensure_venv()
             os.execv(str(python), [str(python), str(Path(__file__).resolve()), *args])
         if command == "bundle":
-            print(json.dumps(build_bundle(Path(args[1]), bi_file(), lang()), indent=2))
+            print(json.dumps(build_bundle(Path(parsed.out), bi_file(), lang()), indent=2))
             return 0
         setup()
         if command == "serve":

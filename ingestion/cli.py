@@ -101,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bi"]:
         # Superset runs from its own venv (it pins SQLAlchemy 1.4): bi/superset_bi.py creates it and
         # takes over this process (setup | serve | bundle OUT; default serve). docs/bi.md.
-        script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bi", "superset_bi.py")
-        os.execv(sys.executable, [sys.executable, script, *(argv[1:] or ["serve"])])
+        import os as _os  # local: the shim stays self-contained
+
+        script = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))), "bi", "superset_bi.py")
+        _os.execv(sys.executable, [sys.executable, script, *argv[1:]])
 
     parser = argparse.ArgumentParser(prog="socialpulse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
