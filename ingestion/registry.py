@@ -308,13 +308,15 @@ def _peer_problems(path: Path, root: yaml.Node | None, parsed: _RegistryFile) ->
     for p_index, peer in enumerate(parsed.peers):
         line = _line_of(root, ("peers", p_index)) or 0
         if peer.name.casefold() in names:
-            problems.append(f"{path} line {line}: duplicate peer {peer.name!r} (first at line {names[peer.name.casefold()]})")
+            first = names[peer.name.casefold()]
+            problems.append(f"{path} line {line}: duplicate peer {peer.name!r} (first at line {first})")
         names.setdefault(peer.name.casefold(), line)
         for a_index, account in enumerate(peer.accounts):
             a_line = _line_of(root, ("peers", p_index, "accounts", a_index)) or 0
             label = f"{account.platform}:{account.ref}"
             if account.key in seen:
-                problems.append(f"{path} line {a_line}: duplicate peer account {label} (first at line {seen[account.key]})")
+                problems.append(
+                    f"{path} line {a_line}: duplicate peer account {label} (first at line {seen[account.key]})")
             seen.setdefault(account.key, a_line)
             if account.id is not None and (account.platform, account.id) in own:
                 problems.append(f"{path} line {a_line}: peer account {label} is one of the organisation's own accounts")

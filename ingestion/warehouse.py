@@ -285,7 +285,9 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw tables if they do not exist yet."""
-    for ddl in RAW_DDL:
+    from ingestion.peer_schema import PEER_DDL  # peer snapshots (issue 22), docs/peers.md
+
+    for ddl in (*RAW_DDL, *PEER_DDL):
         con.execute(ddl)
     # Warehouses created before population became optional (idempotent in DuckDB).
     con.execute("alter table raw.organisation alter column population drop not null")

@@ -100,8 +100,9 @@ def test_duplicates_and_own_accounts_are_refused(tmp_path):
     accounts:
       - {platform: instagram, username: grannby}
 """)
+    where = tmp_path / "accounts.yml"
     assert problems == [
-        f"{tmp_path / 'accounts.yml'} line 9: peer account facebook:100000000000001 is one of the organisation's own accounts",
-        f"{tmp_path / 'accounts.yml'} line 10: duplicate peer 'grannby kommun' (first at line 6)",
-        f"{tmp_path / 'accounts.yml'} line 12: duplicate peer account instagram:grannby (first at line 8)",
+        f"{where} line 9: peer account facebook:100000000000001 is one of the organisation's own accounts",
+        f"{where} line 10: duplicate peer 'grannby kommun' (first at line 6)",
+        f"{where} line 12: duplicate peer account instagram:grannby (first at line 8)",
     ]

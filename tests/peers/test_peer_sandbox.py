@@ -58,8 +58,8 @@ def test_three_nights_of_public_counts_equal_the_truth(sandbox):
 
 
 def test_truth_endpoint_matches_the_function(sandbox):
-    rows = requests.get(f"{sandbox.base_url}/__truth/peers", params={"refs": "instagram:abykommun,facebook:300000000000004"},
-                        timeout=10).json()
+    rows = requests.get(f"{sandbox.base_url}/__truth/peers",
+                        params={"refs": "instagram:abykommun,facebook:300000000000004"}, timeout=10).json()
     assert rows[0]["followers"] == peer_truth(42, "instagram", "abykommun", SANDBOX_NOW)["followers"]
     assert rows[1]["snapshot_date"] == (D.pacific_date(SANDBOX_NOW) - timedelta(days=1)).isoformat()
 
