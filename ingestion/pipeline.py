@@ -54,6 +54,7 @@ class RunReport:
     loads: list[dict[str, Any]] = field(default_factory=list)
     dbt_models: int = 0
     published: dict[str, Any] | None = None
+    peers: dict[str, Any] | None = None  # the peer snapshot's outcome (ingestion.peers.PeerResult)
 
     @property
     def failed_accounts(self) -> list[dict[str, Any]]:
@@ -101,8 +102,17 @@ def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | Non
     as_of = as_of or default_as_of(now)
     plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms, now)
     report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of)
+    run_peers(settings, report, now)
     transform_and_publish(settings, report)
     return report
+
+
+def run_peers(settings: Settings, report: RunReport, now: datetime | None = None, progress=None) -> None:
+    """The peers' public counts (issue 22, ingestion/peers.py); kept in the report as `peers`."""
+    from ingestion import peers
+
+    result = peers.snapshot(settings, run_id=report.run_id, now=now, progress=progress)
+    report.peers = result.to_dict() if result is not None else None
 
 
 def run_ingest(settings: Settings, as_of: date | None = None, progress=None, now: datetime | None = None) -> RunReport:
