@@ -23,7 +23,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 from dag_support.assets import PLATFORMS
-from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
+from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, WRITER_QUEUE
 from dag_support.platform_group import ingest_platforms
 
 
@@ -49,7 +49,7 @@ from dag_support.platform_group import ingest_platforms
     render_template_as_native_obj=True,
 )
 def socialpulse_backfill():
-    @task(pool=WRITER_POOL)  # reads the coverage ledger: never beside the writer
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE)  # reads the coverage ledger: never beside the writer
     def plan(platform: str, params=None) -> list[list[dict]]:
         """Plan one platform: windows within the API limits, uncovered days only, budgeted chunks."""
         from ingestion import orchestration

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from dag_support.assets import ANY_RAW, MARTS_ALIAS, MARTS_PUBLISHED
-from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL
+from dag_support.defaults import DEFAULT_ARGS, WRITER_POOL, WRITER_QUEUE
 
 
 @dag(
@@ -36,7 +36,7 @@ def socialpulse_transform():
 
         return orchestration.collect_events(triggering_asset_events)
 
-    @task(pool=WRITER_POOL, outlets=[MARTS_ALIAS])
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE, outlets=[MARTS_ALIAS])
     def dbt_build(events: dict) -> dict:
         """Build and test every dbt model once; one asset event per mart built."""
         from dag_support.assets import MARTS_ALIAS, mart_asset
@@ -55,14 +55,14 @@ def socialpulse_transform():
             )
         return result
 
-    @task(pool=WRITER_POOL)
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE)
     def mart_gate(build: dict, events: dict, run_id=None) -> dict:
         """Quality gate on the marts, as of the nightly's day; failing blocks publish."""
         from ingestion import orchestration
 
         return orchestration.mart_gate(run_id, events)
 
-    @task(pool=WRITER_POOL, outlets=[MARTS_PUBLISHED])
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE, outlets=[MARTS_PUBLISHED])
     def publish(gate: dict, events: dict, run_id=None) -> dict:
         """Swap in the BI copy of the marts, render the nightly report; emit `socialpulse.marts.published`."""
         from dag_support.assets import MARTS_PUBLISHED

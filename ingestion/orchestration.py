@@ -48,6 +48,11 @@ RETRYABLE_CLASSES = frozenset(str(c) for c in RETRYABLE)
 # Requests one backfill fetch task may issue: a chunk holds as many accounts as fit (a two-year
 # Instagram backfill is ~1,500 requests per account, so chunks shrink to one account there).
 BACKFILL_REQUESTS_PER_CHUNK = 2_000
+# Airflow's default `[core] max_map_length`: a mapped task with more instances fails. Shards grow
+# beyond SOCIALPULSE_FETCH_SHARD_SIZE rather than exceed it.
+MAX_SHARDS = 1024
+# The longest label Airflow stores for a mapped task instance (`rendered_map_index`, 250 characters).
+SHARD_LABEL_MAX = 250
 # Keys an asset event's `extra` may carry (an allowlist, so nothing else can leak into it).
 EVENT_KEYS = ("kind", "load_id", "status", "observations", "business_date_min", "business_date_max",
               "accounts_loaded", "accounts_failed")
@@ -63,6 +68,36 @@ def as_of_for(conf: dict[str, Any], data_interval_end: datetime | None) -> date:
     if conf.get("as_of"):
         return date.fromisoformat(str(conf["as_of"]))
     return pipeline.default_as_of(data_interval_end)
+
+
+def shard_size(configured: int, accounts: int) -> int:
+    """Accounts per fetch task: the setting, grown only when the platform would otherwise need more
+    mapped tasks than Airflow allows (MAX_SHARDS). One task per account would cost a task start
+    (1-3 s) per account and hit the map limit at scale; one task for all would serialise the fetch
+    on one worker and retry every account when one fails."""
+    return max(configured, -(-accounts // MAX_SHARDS), 1)
+
+
+def shard(plans: list[AccountPlan], size: int) -> list[list[AccountPlan]]:
+    """Split one platform's account plans into shards of `size` (see `shard_size`)."""
+    return fetch_mod.chunk_plans(plans, shard_size(size, len(plans)))
+
+
+def shard_label(chunk: list[dict], result: dict | None = None) -> str:
+    """The name a fetch shard shows in the Airflow UI instead of its map index: platform, account
+    range and, once fetched, how many failed and which ones (the run's `report` task lists them all
+    with their reasons). Fits Airflow's 250-character column."""
+    if not chunk:
+        return "no accounts"
+    first, last = chunk[0], chunk[-1]
+    label = f"{first['platform']} {first['account_id']}" + (f"..{last['account_id']}" if len(chunk) > 1 else "")
+    label += f" ({len(chunk)} account{'s' if len(chunk) != 1 else ''})"
+    if result is not None:
+        failed = [f["account_id"] for f in result.get("failures") or []]
+        label += f": {len(failed)} failed" + (f" {', '.join(failed)}" if failed else "")
+    if len(label) > SHARD_LABEL_MAX:
+        label = label[: SHARD_LABEL_MAX - 4].rsplit(",", 1)[0] + ", …"
+    return label
 
 
 def _chunk_name(chunk: list[AccountPlan]) -> str:
@@ -87,9 +122,9 @@ def plan_nightly_chunks(
     as_of = as_of_for(conf, data_interval_end)
     lookback = int(conf.get("lookback_days") or settings.lookback_days)
     plans = [p for p in plan_nightly(registry, as_of, lookback, (platform,)) if p.platform == platform]
-    chunks = [[p.to_dict() for p in chunk] for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE)]
-    log.info("%s as_of=%s lookback=%d: %d accounts in %d chunk(s)", platform, as_of, lookback, len(plans),
-             len(chunks))
+    chunks = [[p.to_dict() for p in chunk] for chunk in shard(plans, settings.fetch_shard_size)]
+    log.info("%s as_of=%s lookback=%d: %d accounts in %d shard(s) of up to %d", platform, as_of, lookback,
+             len(plans), len(chunks), shard_size(settings.fetch_shard_size, len(plans)))
     return chunks
 
 
@@ -424,10 +459,12 @@ def _requests_for(plan: AccountPlan, ctx) -> int:
     return len(fetch_mod.PLATFORM_MODULES[plan.platform].requests_for(plan, ctx))
 
 
-def _budget_chunks(plans: list[AccountPlan], ctx, budget: int) -> tuple[list[list[AccountPlan]], int]:
-    """Per-platform chunks of at most CHUNK_SIZE plans and about `budget` first-round requests each."""
+def _budget_chunks(plans: list[AccountPlan], ctx, budget: int,
+                   size: int = pipeline.CHUNK_SIZE) -> tuple[list[list[AccountPlan]], int]:
+    """Per-platform chunks of at most `size` plans (the shard size) and about `budget` first-round
+    requests each."""
     out, total = [], 0
-    for chunk in fetch_mod.chunk_plans(plans, pipeline.CHUNK_SIZE):
+    for chunk in shard(plans, size):
         current: list[AccountPlan] = []
         used = 0
         for plan in chunk:
@@ -460,7 +497,7 @@ def plan_backfill_chunks(params: dict[str, Any], platform: str, today: date | No
             raise ValueError(f"account(s) {unknown} are not registered (or not active) on {list(req.platforms)}")
     plans = pipeline.plan_backfill(settings, req.since, req.until, (platform,), req.accounts or None, req.force)
     ctx = pipeline.fetch_context(settings, today or pipeline.default_as_of())
-    chunks, requests_total = _budget_chunks(plans, ctx, BACKFILL_REQUESTS_PER_CHUNK)
+    chunks, requests_total = _budget_chunks(plans, ctx, BACKFILL_REQUESTS_PER_CHUNK, settings.fetch_shard_size)
     for note in req.notes:
         log.warning(note)
     log.info("backfill %s %s..%s accounts=%s force=%s: %d account window(s), %d first-round requests in "

@@ -23,7 +23,7 @@ from typing import Literal
 from airflow.sdk import TriggerRule, get_current_context, task
 
 from dag_support.assets import PLATFORMS, RAW_LOADS_ALIAS
-from dag_support.pools import WRITER_POOL, fetch_pool
+from dag_support.pools import WRITER_POOL, WRITER_QUEUE, fetch_pool
 
 Kind = Literal["nightly", "backfill"]
 
@@ -39,18 +39,30 @@ def ingest_platforms(plan, *, kind: Kind):
     if kind not in ("nightly", "backfill"):
         raise ValueError(f"kind must be 'nightly' or 'backfill', not {kind!r}")
 
-    @task
+    # The UI names each mapped fetch by its shard (platform, account range, failed accounts) rather
+    # than by its map index: `shard_label` is set in the task's context and rendered at its end.
+    @task(map_index_template="{{ shard_label }}")
     def fetch(chunk: list[dict], run_id=None, ti=None) -> dict:
-        """Fetch one chunk of accounts and land the responses (retried only for transient failures)."""
+        """Fetch one shard of accounts and land the responses (retried only for transient failures)."""
         from dag_support.secrets import export_tokens_from_connections
         from ingestion import orchestration, pipeline
 
+        context = get_current_context()
+        context["shard_label"] = orchestration.shard_label(chunk)
         export_tokens_from_connections(chunk)
         as_of = pipeline.default_as_of().isoformat() if kind == "backfill" else None
-        return orchestration.fetch(run_id, chunk, ti.try_number, ti.max_tries, as_of=as_of)
+        try:
+            result = orchestration.fetch(run_id, chunk, ti.try_number, ti.max_tries, as_of=as_of)
+        except Exception as exc:
+            failures = getattr(exc, "failures", None)
+            if failures:  # transient failures, retried: the label names them until the retry
+                context["shard_label"] = orchestration.shard_label(chunk, {"failures": failures})
+            raise
+        context["shard_label"] = orchestration.shard_label(chunk, result)
+        return result
 
     # Load whatever landed, even when some fetch chunks failed; skip when none succeeded.
-    @task(pool=WRITER_POOL, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def load(platform: str, run_id=None) -> dict:
         """Validate and commit this platform's landing batch (its asset event is emitted at the end)."""
         from ingestion import orchestration

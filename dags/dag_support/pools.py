@@ -19,6 +19,11 @@ POOLS: dict[str, dict] = json.loads(POOLS_FILE.read_text(encoding="utf-8"))
 
 # The single DuckDB writer: every task that opens the warehouse read-write runs in this 1-slot pool.
 WRITER_POOL = "duckdb_writer"
+# ... and on this queue. Under the CeleryExecutor only the worker on the host that holds the
+# warehouse consumes it (`airflow celery worker --queues default,socialpulse_writer`), every other
+# worker only `default`: fetches spread over all workers, the warehouse never leaves its disk.
+# Local executors ignore queues. Tasks that only read their inputs from XCom stay on `default`.
+WRITER_QUEUE = "socialpulse_writer"
 
 
 def fetch_pool(platform: str) -> str:

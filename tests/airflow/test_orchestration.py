@@ -242,3 +242,40 @@ def test_a_dbt_project_that_does_not_parse_names_the_reason(monkeypatch):
         orchestration.dbt_build()
     assert "_growth__models.yml - Runtime Error" in str(info.value) and "\x1b" not in str(info.value)
     assert classify(info.value).error_class == "dbt_failed"
+
+
+def test_nightly_fetch_is_sharded_by_the_shard_size_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(write_registry(tmp_path / "accounts.yml", 5)))
+    as_of = date.today() - timedelta(days=2)
+    sizes = {}
+    for setting in ("1", "2", "50"):
+        monkeypatch.setenv("SOCIALPULSE_FETCH_SHARD_SIZE", setting)
+        shards = orchestration.plan_nightly_chunks({"as_of": as_of.isoformat()}, None, "facebook")
+        accounts = [p["account_id"] for shard in shards for p in shard]
+        assert len(set(accounts)) == len(accounts) == 5  # every account in exactly one shard
+        assert {p["platform"] for shard in shards for p in shard} == {"facebook"}
+        sizes[setting] = [len(shard) for shard in shards]
+    assert sizes == {"1": [1] * 5, "2": [2, 2, 1], "50": [5]}
+    monkeypatch.setenv("SOCIALPULSE_FETCH_SHARD_SIZE", "0")
+    with pytest.raises(ValueError, match="fetch_shard_size"):
+        orchestration.plan_nightly_chunks({"as_of": as_of.isoformat()}, None, "facebook")
+
+
+def test_shards_grow_rather_than_exceed_airflows_map_limit():
+    assert orchestration.shard_size(50, 170) == 50
+    assert orchestration.shard_size(1, 5_000) == 5  # 1,000 tasks, within max_map_length (1,024)
+    assert orchestration.shard_size(1, orchestration.MAX_SHARDS) == 1
+    assert orchestration.shard_size(1, orchestration.MAX_SHARDS + 1) == 2
+    assert -(-5_000 // orchestration.shard_size(1, 5_000)) <= orchestration.MAX_SHARDS
+
+
+def test_a_shard_label_names_its_accounts_and_the_failed_ones():
+    shard = [{"platform": "facebook", "account_id": str(100 + i)} for i in range(3)]
+    assert orchestration.shard_label(shard) == "facebook 100..102 (3 accounts)"
+    assert orchestration.shard_label(shard[:1], {"failures": []}) == "facebook 100 (1 account): 0 failed"
+    failed = {"failures": [{"account_id": "101"}, {"account_id": "102"}]}
+    assert orchestration.shard_label(shard, failed) == "facebook 100..102 (3 accounts): 2 failed 101, 102"
+    many = [{"platform": "instagram", "account_id": f"17841400000{i:05d}"} for i in range(50)]
+    label = orchestration.shard_label(many, {"failures": many})
+    assert len(label) <= orchestration.SHARD_LABEL_MAX and label.endswith(", …") and "50 failed" in label

@@ -91,6 +91,28 @@ def test_writers_share_the_single_writer_pool_and_raw_events_come_at_the_end(dag
     assert [o.name for o in transform.get_task("publish").outlets] == ["socialpulse.marts.published"]
 
 
+def test_writer_tasks_go_to_the_writer_queue_and_everything_else_to_the_default_one(dagbag):
+    """Under the CeleryExecutor only the writer host consumes the writer queue (docker-compose.yml,
+    tests/airflow/services.py): a task in the writer pool on another queue would open a warehouse
+    on a host that has none, and any other task there would wait for the one writer host."""
+    from dag_support.pools import WRITER_POOL, WRITER_QUEUE
+
+    from ingestion import devenv
+
+    assert devenv.WRITER_QUEUE == WRITER_QUEUE
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            expected = WRITER_QUEUE if task.pool == WRITER_POOL else devenv.DEFAULT_QUEUE
+            assert task.queue == expected, f"{dag_id}.{task.task_id}: queue {task.queue}, pool {task.pool}"
+
+
+def test_fetch_shards_are_named_by_their_accounts_in_the_ui(dagbag):
+    for dag_id in ("socialpulse_nightly", "socialpulse_backfill"):
+        for platform in ("facebook", "instagram", "youtube", "snapchat"):
+            task = dagbag.dags[dag_id].get_task(f"fetch_{platform}")
+            assert task.map_index_template == "{{ shard_label }}", f"{dag_id}.{task.task_id}"
+
+
 def test_nightly_and_backfill_ingest_each_platform_plan_fetch_load_then_events_then_report(dagbag):
     """The wiring both ingest DAGs get from `dag_support.platform_group`, task ids included (run history,
     alerts and docs name them); only the planning differs (the backfill plans beside the writer)."""
