@@ -3,14 +3,19 @@
 
 Both sides read the same platform days of the same sandbox accounts into a fresh data folder:
 1. `socialpulse run --as-of D` (plan, fetch, load, dbt build, publish in one process), timed;
-2. `airflow standalone` (SQLite, LocalExecutor) with the DAGs unpaused: the scheduler creates the
-   nightly DAG's scheduled run (whose platform day is D), runs it, and the load events trigger the
-   transform. Timed from the unpause to the end of the transform run that consumed the events.
-   Airflow's start-up (migrate, parse) is reported apart: a running deployment does not pay it.
+2. Airflow with the DAGs unpaused: the scheduler creates the nightly DAG's scheduled run (whose
+   platform day is D), runs it, and the load events trigger the transform. Timed from the unpause
+   to the end of the transform run that consumed the events. Airflow's start-up (migrate, parse,
+   workers) is reported apart: a running deployment does not pay it.
+   `--executor standalone`: `airflow standalone` (SQLite, LocalExecutor);
+   `--executor celery`: the production shape of tests/airflow/services.py - PostgreSQL, Redis,
+   every component its own process, two Celery workers (the fetch shards' spread over them is
+   reported, `--shard-size` sets SOCIALPULSE_FETCH_SHARD_SIZE).
 
-    .venv/bin/python -m bench.bench_airflow [--accounts 10] [--lookback 3]
+    .venv/bin/python -m bench.bench_airflow [--accounts 10] [--lookback 3] [--executor celery] [--shard-size 50]
 
-Prints JSON (and writes bench/results/bench_airflow.json); never a pass/fail test.
+Prints JSON (and writes bench/results/bench_airflow.json, or bench_airflow_celery.json); never a
+pass/fail test.
 """
 
 from __future__ import annotations
@@ -55,10 +60,12 @@ def _task_seconds(stack, dag_id: str, run_id: str) -> tuple[float, int]:
     return sum(t["duration"] or 0.0 for t in tis), len(tis)
 
 
-def _airflow_run(home: Path, env: dict[str, str]) -> dict:
+def _airflow_run(home: Path, env: dict[str, str], executor: str = "standalone") -> dict:
+    from tests.airflow.services import celery_stack
     from tests.airflow.standalone import DAG_IDS, standalone
 
-    with standalone(home, env) as stack:
+    start = celery_stack if executor == "celery" else standalone
+    with start(home, env) as stack:
         for dag_id in DAG_IDS:
             stack.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
         unpaused = time.monotonic()
@@ -77,6 +84,12 @@ def _airflow_run(home: Path, env: dict[str, str]) -> dict:
         transforms = stack.wait("the transform run(s)", consumer_done)
         chain_done = time.monotonic()
         nightly_task_s, nightly_tasks = _task_seconds(stack, "socialpulse_nightly", nightly["dag_run_id"])
+        tis = stack.get(f"/dags/socialpulse_nightly/dagRuns/{nightly['dag_run_id']}/taskInstances",
+                        limit=500)["task_instances"]
+        spread: dict[str, int] = {}
+        for ti in tis:
+            if ti["task_id"].startswith("fetch_") and ti["map_index"] >= 0:
+                spread[ti["hostname"] or "?"] = spread.get(ti["hostname"] or "?", 0) + 1
         transform_task_s, transform_tasks = 0.0, 0
         for run in transforms:
             seconds, count = _task_seconds(stack, "socialpulse_transform", run["dag_run_id"])
@@ -90,6 +103,7 @@ def _airflow_run(home: Path, env: dict[str, str]) -> dict:
             "as_of": default_as_of(datetime.fromisoformat(nightly["data_interval_end"].replace("Z", "+00:00"))),
             "task_s": nightly_task_s + transform_task_s,
             "tasks": nightly_tasks + transform_tasks,
+            "fetch_tasks_per_host": spread,
         }
 
 
@@ -97,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10, help="Facebook Pages and Instagram accounts each")
     parser.add_argument("--lookback", type=int, default=3, help="platform days per run")
+    parser.add_argument("--executor", choices=("standalone", "celery"), default="standalone",
+                        help="standalone: SQLite + LocalExecutor; celery: PostgreSQL + Redis + 2 Celery workers")
+    parser.add_argument("--shard-size", type=int, default=50, help="SOCIALPULSE_FETCH_SHARD_SIZE")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
@@ -107,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     with devenv.sandbox_process("--accounts", str(args.accounts)) as sandbox_url:
         env = {"SOCIALPULSE_ACCOUNTS": str(registry), "SOCIALPULSE_GRAPH_URL": f"{sandbox_url}/graph",
                "SOCIALPULSE_META_TOKEN": TOKEN, "SOCIALPULSE_LOOKBACK_DAYS": str(args.lookback),
-               "GX_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+               "GX_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "SOCIALPULSE_FETCH_SHARD_SIZE": str(args.shard_size)}
         cli_s, cli_rc = _cli_run(work / "cli", {**os.environ, **env}, as_of)
-        airflow = _airflow_run(work / "airflow", env)
+        airflow = _airflow_run(work / "airflow", env, args.executor)
     if airflow["as_of"] != as_of:
         print(f"warning: the scheduled run read {airflow['as_of']}, the CLI {as_of}")
     figures = [
@@ -119,11 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         figure("airflow_nightly_dag", airflow["nightly_s"], "s"),
         figure("airflow_overhead", airflow["chain_s"] - cli_s, "s"),
         figure("airflow_overhead_ratio", airflow["chain_s"] / cli_s if cli_s else 0.0, "x"),
-        figure("airflow_task_time", airflow["task_s"], "s", tasks=airflow["tasks"]),
+        figure("airflow_task_time", airflow["task_s"], "s", tasks=airflow["tasks"],
+               fetch_tasks_per_host=airflow["fetch_tasks_per_host"]),
         figure("airflow_startup", airflow["startup_s"], "s"),
     ]
-    write_results("bench_airflow", figures, {"accounts_per_platform": args.accounts, "lookback_days": args.lookback,
-                                             "as_of": as_of.isoformat(), "work_dir": str(work)})
+    name = "bench_airflow" if args.executor == "standalone" else f"bench_airflow_{args.executor}"
+    write_results(name, figures, {"accounts_per_platform": args.accounts, "lookback_days": args.lookback,
+                                  "executor": args.executor, "shard_size": args.shard_size,
+                                  "as_of": as_of.isoformat(), "work_dir": str(work)})
     return 0
 
 

@@ -2,7 +2,9 @@
 
 It gives Airflow a home under the data folder (SQLite metadata, LocalExecutor defaults), points it
 at this repo's `dags/`, creates the single-writer pool, and runs the sandbox as a child process on
-a free loopback port. Nothing here is used by the production pipeline.
+a free loopback port. The production shape (PostgreSQL, CeleryExecutor, Redis, workers) is a set of
+settings on top (`executor_env`, `worker_env`, `worker_args`), used by the real-scheduler tests and
+docker-compose.yml. Nothing here is used by the production pipeline.
 """
 
 from __future__ import annotations
@@ -39,6 +41,55 @@ def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, st
     env.setdefault("SOCIALPULSE_ACCOUNTS", str(REPO / "config" / "accounts.yml"))
     env.update(extra or {})
     return env
+
+
+# The queue only the writer host's worker consumes (dags/dag_support/pools.py: WRITER_QUEUE, kept
+# in step by tests/dags); every worker consumes Airflow's default queue.
+WRITER_QUEUE = "socialpulse_writer"
+DEFAULT_QUEUE = "default"
+
+
+def executor_env(sql_alchemy_conn: str, broker_url: str) -> dict[str, str]:
+    """Airflow settings of the production shape: PostgreSQL metadata DB, CeleryExecutor, Redis broker.
+
+    The Celery result backend is the metadata DB itself (`db+` URL), so only Redis is added. The
+    tests' stack (tests/airflow/services.py), the benchmark and docker-compose.yml use these
+    settings; tests/test_compose.py checks the compose file against this function.
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sql_alchemy_conn.replace("postgresql+psycopg2://", "postgresql://"),
+        # One task per free pool process: a worker never holds queued tasks another worker could run.
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": DEFAULT_QUEUE,
+    }
+
+
+def worker_args(name: str, writer: bool, concurrency: int = 2) -> list[str]:
+    """`airflow celery worker` arguments: the writer host also consumes the writer queue."""
+    queues = f"{DEFAULT_QUEUE},{WRITER_QUEUE}" if writer else DEFAULT_QUEUE
+    return ["celery", "worker", "--celery-hostname", name, "--queues", queues, "--concurrency", str(concurrency),
+            "--skip-serve-logs"]
+
+
+def worker_env(env: dict[str, str], home: Path, name: str, shared_logs: Path) -> dict[str, str]:
+    """One Celery worker's environment on a host of its own: its AIRFLOW_HOME and SOCIALPULSE_HOME
+    under `home`, task logs in the shared folder, and `name` as the host name its task instances
+    record (several workers on one machine would otherwise all record the same one)."""
+    (home / "airflow").mkdir(parents=True, exist_ok=True)
+    return {**env, "AIRFLOW_HOME": str(home / "airflow"), "SOCIALPULSE_HOME": str(home),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(shared_logs),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "ingestion.devenv.worker_hostname",
+            "SOCIALPULSE_WORKER_NAME": name}
+
+
+def worker_hostname() -> str:
+    """`[core] hostname_callable` of the local stand-in workers: SOCIALPULSE_WORKER_NAME, else the FQDN."""
+    import socket
+
+    return os.environ.get("SOCIALPULSE_WORKER_NAME") or socket.getfqdn()
 
 
 def airflow(

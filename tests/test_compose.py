@@ -1,5 +1,7 @@
 """docker-compose.yml is validated statically (no Docker engine here): services, wiring, health
-checks, pinned images, settings, volumes, and that every path it references exists."""
+checks, pinned images, settings, volumes, and that every path it references exists. The Airflow
+settings and worker commands are checked against ingestion/devenv.py, the same functions the
+real-scheduler tests start their PostgreSQL + Redis + Celery stack with (tests/airflow/services.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+WORKERS = {"airflow-worker-1": "worker-1", "airflow-worker-2": "worker-2"}  # service: Celery host name
+WRITER_WORKER = "airflow-worker-1"
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", *WORKERS)
 IMAGE_ROOT = "/opt/socialpulse"  # WORKDIR of the Dockerfile: the repo's files live under it
 VAR_RE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
 
@@ -54,12 +58,12 @@ def test_top_level_shape(compose):
     assert "version" not in compose  # obsolete in the Compose spec
 
 
-def test_services_are_the_airflow_components_postgres_and_sandbox(services):
-    assert set(services) >= {"postgres", "airflow-init", *AIRFLOW_SERVICES, "sandbox"}
-    assert not {"redis", "airflow-worker", "flower"} & set(services)  # LocalExecutor: no Celery, no Redis
+def test_services_are_the_airflow_components_postgres_redis_workers_and_sandbox(services):
+    assert set(services) >= {"postgres", "redis", "airflow-init", *AIRFLOW_SERVICES, "sandbox"}
+    assert "flower" not in services  # the Airflow UI shows workers' tasks; no second UI to secure
     for name, service in services.items():
         assert "image" in service or "build" in service, name
-        assert "celery" not in _command(service), name
+    assert {name for name, service in services.items() if "celery worker" in _command(service)} == set(WORKERS)
 
 
 def test_images_are_pinned(services):
@@ -70,6 +74,7 @@ def test_images_are_pinned(services):
         if "build" not in service:
             assert re.fullmatch(r"\d+(\.\d+)+(-[a-z0-9]+)?", tag), f"{name}: pin a full version ({image})"
     assert services["postgres"]["image"].startswith("postgres:16.")
+    assert services["redis"]["image"].startswith("redis:7.")
 
 
 def test_every_long_running_service_has_a_healthcheck_and_restarts(services):
@@ -82,15 +87,45 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts(services):
         assert service.get("restart") in ("always", "unless-stopped"), name
 
 
-def test_airflow_runs_the_local_executor_with_the_fab_auth_manager(services):
+def test_airflow_runs_the_celery_executor_on_postgres_as_the_tests_do(services):
+    """Every Airflow service carries exactly the executor settings the tests' stack uses."""
+    from ingestion import devenv
+
     for name in ("airflow-init", *AIRFLOW_SERVICES):
         env = _env(services[name])
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        conn, broker = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], env["AIRFLOW__CELERY__BROKER_URL"]
+        assert conn.startswith("postgresql+psycopg2://") and "@postgres:5432/" in conn, name
+        assert broker == "redis://redis:6379/0", name
+        expected = devenv.executor_env(conn, broker)
+        assert {key: env.get(key) for key in expected} == expected, name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager"), name
-        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://"), name
-        assert "@postgres:5432/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
     dockerfile = (REPO / "Dockerfile").read_text()
-    assert "apache-airflow-providers-fab==" in dockerfile and "psycopg2-binary==" in dockerfile
+    assert "apache-airflow-providers-fab==" in dockerfile
+    lock = (REPO / "requirements.lock").read_text()
+    for package in ("apache-airflow-providers-celery==", "apache-airflow-providers-postgres==", "psycopg2-binary==",
+                    "celery==", "redis=="):
+        assert f"\n{package}" in lock, f"requirements.lock lacks {package}"
+
+
+def test_workers_run_the_tests_worker_command_and_only_the_writer_host_takes_writer_tasks(services):
+    import sys
+
+    sys.path.insert(0, str(REPO / "dags"))
+    from dag_support.pools import WRITER_QUEUE
+
+    from ingestion import devenv
+
+    assert devenv.WRITER_QUEUE == WRITER_QUEUE
+    for name, host in WORKERS.items():
+        command = services[name]["command"]
+        concurrency = command[command.index("--concurrency") + 1]
+        assert concurrency == "${AIRFLOW_WORKER_CONCURRENCY:-4}", name
+        assert command == ["airflow", *devenv.worker_args(host, writer=name == WRITER_WORKER, concurrency=concurrency)]
+        assert _env(services[name])["CELERY_NODE"] == host
+        assert 'inspect ping -d "celery@$${CELERY_NODE}"' in " ".join(services[name]["healthcheck"]["test"]), name
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
 
 
 def test_execution_api_url_matches_the_api_server_port(services):
@@ -103,14 +138,16 @@ def test_execution_api_url_matches_the_api_server_port(services):
                 f"http://airflow-apiserver:{port}/execution/", name
 
 
-def test_airflow_services_wait_for_init_and_share_the_data_volume(services):
+def test_airflow_services_wait_for_init_and_share_the_landing_area_and_logs(services):
     for name in AIRFLOW_SERVICES:
         service = services[name]
         assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
-        assert "socialpulse-data:/data" in service["volumes"]
+        assert "socialpulse-landing:/data/landing" in service["volumes"], name
         assert "airflow-logs:/opt/airflow/logs" in service["volumes"]
         assert _env(service)["SOCIALPULSE_HOME"] == "/data"
+        # Only the writer host (and the non-task components) see the warehouse's volume.
+        assert ("socialpulse-data:/data" in service["volumes"]) == (name not in WORKERS or name == WRITER_WORKER), name
     assert services["airflow-scheduler"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
     assert services["airflow-init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
@@ -126,7 +163,7 @@ def test_init_migrates_creates_the_pools_and_the_admin_user(services):
 
 def test_sandbox_is_a_demo_profile_and_airflow_is_not(services):
     assert services["sandbox"]["profiles"] == ["demo"]
-    for name in ("postgres", "airflow-init", *AIRFLOW_SERVICES):
+    for name in ("postgres", "redis", "airflow-init", *AIRFLOW_SERVICES):
         assert "profiles" not in services[name], name
 
 

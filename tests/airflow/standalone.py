@@ -63,9 +63,8 @@ class Stack:
         """Poll `predicate` until it returns something truthy, the deadline passes or Airflow dies."""
         deadline = time.monotonic() + timeout_s
         while True:
-            if self.proc.poll() is not None:
-                raise StandaloneError(f"airflow standalone exited ({self.proc.returncode}) while waiting for {what}\n"
-                            + self.tail())
+            if (dead := self.dead()) is not None:
+                raise StandaloneError(f"{dead} while waiting for {what}\n" + self.tail())
             try:
                 value = predicate()
             except requests.RequestException:
@@ -75,6 +74,12 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StandaloneError(f"timed out after {timeout_s:.0f} s waiting for {what}\n" + self.tail())
             time.sleep(every_s)
+
+    def dead(self) -> str | None:
+        """Why the stack cannot go on (a component exited), or None."""
+        if self.proc.poll() is not None:
+            return f"airflow standalone exited ({self.proc.returncode})"
+        return None
 
     def finished(self, dag_id: str, run_id: str) -> dict | None:
         run = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")

@@ -1,17 +1,25 @@
-"""The real scheduler: `airflow standalone` (SQLite, LocalExecutor, free ports) against a sandbox
-subprocess. Nothing is run in-process: the scheduler creates the nightly DAG's scheduled run when
-the DAG is unpaused, runs it, and the load events trigger the transform on their own. Then a
-backfill-DAG run must trigger exactly one transform run, and `airflow backfill create` on the
-nightly DAG must work for a short range.
+"""The real scheduler in the production shape (tests/airflow/services.py): PostgreSQL metadata DB,
+Redis, CeleryExecutor with two workers standing in for two machines, every Airflow component its
+own process, against a sandbox subprocess. Nothing is run in-process: the scheduler creates the
+nightly DAG's scheduled run when the DAG is unpaused, its fetch shards spread over both workers,
+the loads run on the writer host one at a time, and the load events trigger the transform on their
+own. Then a backfill-DAG run must trigger exactly one transform run, and `airflow backfill create`
+on the nightly DAG must work for a short range.
+
+The worker drill kills one worker (kill -9 of its process group) while it runs fetch shards of a
+nightly run: the scheduler notices the missing heartbeats, the shards are retried on the other
+worker, and the marts end complete with no observation lost or duplicated.
 
 The last test is the security drill of issue 10 for Airflow's own files: the registry gains
 accounts whose calls fail on the token paths (an expired Page token, a revoked user token, 5xx on a
 second Page token, a YouTube endpoint that echoes the bearer token in its 500 and 401 bodies), every
 Graph call carries `appsecret_proof`, and a manual nightly run goes through the real scheduler. Then
-every file of the stack's folder - Airflow's task logs, its metadata DB and the standalone log, and
-the landing files, warehouse, BI copy, GX Data Docs and report - is scanned for every secret value.
+every file of the stack's folder - Airflow's task logs, a dump of its metadata DB, every component's
+log and both workers' folders, and the landing files, warehouse, BI copy, GX Data Docs and report -
+is scanned for every secret value.
 
-Every wait polls with a deadline; the whole process group is killed at the end.
+Every wait polls with a deadline; every component's process group is killed at the end, the
+PostgreSQL cluster and Redis are thrown away.
 """
 
 from __future__ import annotations
@@ -31,18 +39,22 @@ import yaml
 
 from ingestion import devenv
 from ingestion.executors import appsecret_proof
+from ingestion.landing import run_dir
 from ingestion.pipeline import default_as_of
 from sandbox import data as D
 from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth
 from tests.airflow.conftest import write_registry
-from tests.airflow.standalone import DAG_IDS, RUN_S, standalone
+from tests.airflow.services import WORKERS, celery_stack
+from tests.airflow.standalone import DAG_IDS, RUN_S
 from tests.drills.secret_scan import scan_for_secrets
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(1200)]
 
 ACCOUNTS = 3  # per platform: small on purpose, the scheduler's overhead is what is tested here
 LOOKBACK_DAYS = 2
+SHARD_SIZE = 1  # accounts per fetch task: 3 shards per platform, enough to spread over both workers
+WRITER_HOST, OTHER_HOST = WORKERS
 # The security drill's accounts (not in the registry until the last test): Page 4 with its own
 # Page token that the sandbox answers as expired, Instagram 4 with another Page token and 5xx on
 # every call (retried within the task, completes), Page 5 on the user token, revoked.
@@ -114,9 +126,12 @@ def stack(tmp_path_factory):
                # account is registered before the security drill).
                "SOCIALPULSE_GRAPH_BATCH": "false", "SOCIALPULSE_META_APP_SECRET": APP_SECRET,
                "SOCIALPULSE_YOUTUBE_TOKEN": YOUTUBE_TOKEN, "SOCIALPULSE_YOUTUBE_DATA_URL": f"{google.url}/youtube/v3",
-               "SOCIALPULSE_YOUTUBE_ANALYTICS_URL": f"{google.url}/youtubeanalytics/v2", **PAGE_TOKENS}
+               "SOCIALPULSE_YOUTUBE_ANALYTICS_URL": f"{google.url}/youtubeanalytics/v2",
+               "SOCIALPULSE_FETCH_SHARD_SIZE": str(SHARD_SIZE),
+               # A retry 5 s after a failure instead of 2 min (the worker drill; dag_support/defaults.py).
+               "SOCIALPULSE_RETRY_DELAY_S": "5", **PAGE_TOKENS}
         try:
-            with standalone(home, env) as stack:
+            with celery_stack(home, env) as stack:
                 stack.registry, stack.google = registry, google
                 for dag_id in DAG_IDS:  # unpausing the nightly lets the scheduler create its latest interval's run
                     stack.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
@@ -152,6 +167,23 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
     stack.chain_s = time.monotonic() - stack.unpaused_at
     (stack.home / "timing.json").write_text(json.dumps({"startup_s": stack.startup_s,
                                                          "nightly_chain_s": stack.chain_s}))
+
+    # Fetch shards ran on both workers; everything that opens the warehouse ran on the writer host.
+    tis = _task_instances(stack, "socialpulse_nightly", nightly["dag_run_id"])
+    fetches = [t for t in tis if t["task_id"].startswith("fetch_") and t["map_index"] >= 0]  # no YouTube here
+    assert len(fetches) == 2 * ACCOUNTS // SHARD_SIZE, _placement(fetches)
+    assert {t["hostname"] for t in fetches} == set(WORKERS), _placement(fetches)
+    assert len({(t["hostname"], t["pid"]) for t in fetches}) >= 2
+    # The UI names each shard by its accounts (not "fetch_facebook [0]").
+    assert {t["rendered_map_index"] for t in fetches if t["task_id"] == "fetch_facebook"} == {
+        f"facebook {D.facebook_page_id(i)} (1 account): 0 failed" for i in range(1, ACCOUNTS + 1)}
+    writers = [t for t in tis if t["pool"] == "duckdb_writer" and t["state"] != "skipped"]  # no YouTube load
+    for run in transforms:
+        writers += [t for t in _task_instances(stack, "socialpulse_transform", run["dag_run_id"])
+                    if t["pool"] == "duckdb_writer"]
+    assert len(writers) >= 5, _placement(writers)  # 2 loads, dbt_build, mart_gate, publish
+    assert {t["hostname"] for t in writers} == {WRITER_HOST}, _placement(writers)
+    _assert_one_at_a_time(writers)
 
     events = stack.events(source_dag_id="socialpulse_nightly", source_run_id=nightly["dag_run_id"])
     assert sorted(e["name"] for e in events) == ["socialpulse.raw.facebook", "socialpulse.raw.instagram"]
@@ -242,12 +274,99 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _task_instances(stack, dag_id: str, run_id: str) -> list[dict]:
+    return stack.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=500)["task_instances"]
+
+
+def _placement(tis: list[dict]) -> list[tuple]:
+    return sorted((t["task_id"], t["map_index"], t["try_number"], t["hostname"], t["pid"], t["state"]) for t in tis)
+
+
+def _assert_one_at_a_time(tis: list[dict]) -> None:
+    """No two of these task instances ran at the same time (the single DuckDB writer)."""
+    spans = sorted((_parse(t["start_date"]), _parse(t["end_date"]), t["task_id"]) for t in tis
+                   if t["start_date"] and t["end_date"])
+    assert len(spans) == len(tis), _placement(tis)
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"{second} started before {first} ended: two writers at once"
+
+
 def _task_logs(stack, dag_id: str, run_id: str, task_id: str) -> list[Path]:
     """Airflow's log files of one task of one run (every map index and attempt)."""
     run_dir = next((d for d in (stack.home / "airflow" / "logs" / f"dag_id={dag_id}").glob("run_id=*")
                     if d.name.replace(":", "") == f"run_id={run_id}".replace(":", "")), None)
     assert run_dir is not None, f"Airflow wrote no log folder for {dag_id} {run_id}"
     return sorted((run_dir / f"task_id={task_id}").rglob("*.log"))
+
+
+DRILL_DAYS_BACK = 20  # the drill's nightly reads days no other test reads
+DRILL_LOOKBACK = 14  # more requests per shard: the victim is caught while it fetches
+
+
+def test_kill_9_of_a_worker_mid_run_its_shards_are_retried_on_the_other(stack):
+    """Issue 20's drill: SIGKILL one worker's process group while it runs fetch shards of a nightly
+    run. Airflow notices the missing heartbeats, the shards are retried on the writer host, the run
+    and the transform succeed, and the marts hold every account-day of the window exactly once."""
+    stack.wait("earlier runs to finish", lambda: all(r["state"] in ("success", "failed") for dag_id in DAG_IDS
+                                                     for r in stack.runs(dag_id)))
+    as_of = default_as_of() - timedelta(days=DRILL_DAYS_BACK)
+    run = stack.call("POST", "/dags/socialpulse_nightly/dagRuns",
+                     {"logical_date": None, "conf": {"as_of": as_of.isoformat(), "lookback_days": DRILL_LOOKBACK}})
+    run_id = run["dag_run_id"]
+
+    def victims():
+        return [t for t in _task_instances(stack, "socialpulse_nightly", run_id)
+                if t["task_id"].startswith("fetch_") and t["state"] == "running" and t["hostname"] == OTHER_HOST]
+
+    caught = stack.wait(f"a fetch shard running on {OTHER_HOST}", victims, timeout_s=RUN_S, every_s=0.25)
+    stack.kill_worker(OTHER_HOST)
+    killed_at = time.monotonic()
+    run = stack.wait("the nightly run after the kill", lambda: stack.finished("socialpulse_nightly", run_id),
+                     timeout_s=RUN_S * 2)
+    stack.assert_success("socialpulse_nightly", run)
+    recovered_s = time.monotonic() - killed_at
+
+    tis = {(t["task_id"], t["map_index"]): t for t in _task_instances(stack, "socialpulse_nightly", run_id)}
+    for victim in caught:
+        final = tis[(victim["task_id"], victim["map_index"])]
+        assert final["state"] == "success" and final["try_number"] > victim["try_number"], _placement([final])
+        assert final["hostname"] == WRITER_HOST, _placement([final])
+    fetches = [t for t in tis.values() if t["task_id"].startswith("fetch_") and t["map_index"] >= 0]
+    assert len(fetches) == 2 * ACCOUNTS and all(t["state"] == "success" for t in fetches), _placement(fetches)
+
+    transforms = stack.wait("the transform runs to finish", stack.transform_runs_settled)
+    for transform in transforms:
+        stack.assert_success("socialpulse_transform", transform)
+    since = as_of - timedelta(days=DRILL_LOOKBACK - 1)
+    truth = {(t["platform"], t["account_id"], t["metric_date"]): t
+             for t in ground_truth(SandboxConfig(accounts=SANDBOX_ACCOUNTS, seed=42), since, as_of)
+             if (t["platform"], t["account_id"]) in REGISTERED}
+    con = duckdb.connect(str(stack.home / "warehouse.duckdb"), read_only=True)
+    try:
+        keys = con.execute(
+            "select platform, account_id, metric_date, count(*) from marts.fct_follower_growth_daily "
+            "where metric_date between ? and ? group by all", [since, as_of]).fetchall()
+        # Raw: the killed shards' landing files were rewritten by the retry and loaded once.
+        raw_dupes = con.execute(
+            "select count(*) from (select platform, account_id, object_id, metric_name, period, dimension, "
+            "dimension_value, metric_date, count(*) n from raw.observations o join raw.loads l using (load_id) "
+            "where l.run_id = ? group by all having n > 1)", [run_id]).fetchone()[0]
+    finally:
+        con.close()
+    marts = {(p, a, d): n for p, a, d, n in keys if (p, a) in REGISTERED}
+    lost = sorted(set(truth) - set(marts))
+    duplicated = sorted(k for k, n in marts.items() if n > 1)
+    assert (lost, duplicated, raw_dupes) == ([], [], 0)
+    assert len(truth) == 2 * ACCOUNTS * DRILL_LOOKBACK
+    published, working = _mart_rows(stack.home / "bi" / "socialpulse.duckdb", REGISTERED), _mart_rows(
+        stack.home / "warehouse.duckdb", REGISTERED)
+    assert published == working
+    for key, t in truth.items():
+        assert published[key][1:] == (t["followers_gained"], t["followers_lost"],
+                                      t["followers_gained"] - t["followers_lost"]), key
+    print(f"worker drill: killed {OTHER_HOST} while it ran {[(v['task_id'], v['map_index']) for v in caught]}; "
+          f"retried on {WRITER_HOST}, run succeeded {recovered_s:.0f} s after the kill; "
+          f"{len(truth)} account-days, 0 lost, 0 duplicated")
 
 
 def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_files(stack, tmp_path):
@@ -288,7 +407,7 @@ def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_fi
     # The token paths really ran: the echoing endpoint got the YouTube token (and answered with it),
     # every Graph call carried appsecret_proof (landing records keep the masked parameter).
     assert set(stack.google.tokens) == {YOUTUBE_TOKEN} and sum(stack.google.calls.values()) >= 3
-    landing = [p for p in (stack.home / "landing").rglob("*.jsonl") if "manual" in str(p)]
+    landing = sorted(run_dir(stack.home / "landing", run_id).rglob("*.jsonl"))  # this run's, not the drill's
     assert landing and all('"appsecret_proof": "***"' in p.read_text(encoding="utf-8") for p in landing
                            if "youtube" not in str(p))
 
@@ -296,7 +415,9 @@ def test_a_night_with_failing_tokens_leaks_no_secret_into_airflow_or_pipeline_fi
     # has finished (no DuckDB file may be skipped as locked: strict).
     stack.wait("the transform runs to finish", stack.transform_runs_settled)
     airflow_logs = sorted((stack.home / "airflow" / "logs").rglob("*.log"))
-    assert len(airflow_logs) >= 20 and (stack.home / "airflow" / "airflow.db").is_file()
+    # The metadata DB lives in PostgreSQL: scanned as a plain-SQL dump of every table.
+    metadata = stack.dump_metadata(stack.home / "airflow" / "metadata.sql")
+    assert len(airflow_logs) >= 20 and "task_instance" in metadata.read_text(encoding="utf-8")
     hits, files, tables = scan_for_secrets(stack.home, SECRETS, strict=True)
     assert hits == [], hits[:20]
     assert files > len(airflow_logs) and tables >= 3  # warehouse, BI copy, Parquet marts
