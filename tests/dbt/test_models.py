@@ -133,7 +133,9 @@ def column(rows: dict[date, dict], name: str, days: range, month: int = 1) -> li
 def test_unit_tests_run_in_the_test_build(warehouse: Path) -> None:
     """Production builds leave the unit tests out (dbt_project.yml); this suite's build runs them all."""
     run_results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
-    unit_tests = {r["unique_id"]: r["status"] for r in run_results["results"] if r["unique_id"].startswith("unit_test.")}
+    unit_tests = {
+        r["unique_id"]: r["status"] for r in run_results["results"] if r["unique_id"].startswith("unit_test.")
+    }
     assert len(unit_tests) == 8, sorted(unit_tests)
     assert set(unit_tests.values()) == {"pass"}
 

@@ -29,8 +29,8 @@ import duckdb
 from bench.registry import write_registry
 from sandbox import data as D
 from sandbox.server import SandboxConfig, SandboxServer
-from sandbox.youtube import last_analytics_day
 from sandbox.truth import ground_truth
+from sandbox.youtube import last_analytics_day
 from tests.conftest import SANDBOX_NOW
 
 REPO = Path(__file__).resolve().parents[2]
