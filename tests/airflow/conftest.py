@@ -21,7 +21,9 @@ POOLS_FILE = REPO / "dags" / "dag_support" / "pools.json"
 def pytest_configure(config):
     # pyproject.toml belongs to the lead; register this suite's marker here (--strict-markers).
     config.addinivalue_line(
-        "markers", "scheduler: starts PostgreSQL, Redis and Airflow (CeleryExecutor, 2 workers); the real scheduler runs the DAGs (minutes)"
+        "markers",
+        "scheduler: starts PostgreSQL, Redis and Airflow (CeleryExecutor, 2 workers); the real scheduler runs the DAGs"
+        " (minutes)",
     )
 
 

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestion import devenv
-from tests.airflow.standalone import DAG_IDS, POOLS_FILE, STARTUP_S, Stack, StandaloneError, _free_port, _stop
+from tests.airflow.standalone import DAG_IDS, STARTUP_S, Stack, StandaloneError, _free_port, _stop, migrate, stack_env
 
 WORKERS = ("worker-a", "worker-b")  # the first one is the writer host
 WORKER_CONCURRENCY = 2
@@ -201,19 +201,12 @@ def celery_stack(home: Path, extra_env: dict[str, str], workers: tuple[str, ...]
     logs.mkdir(parents=True, exist_ok=True)
     api_port = _free_port()
     with postgres() as pg, redis(home / "redis") as broker:
-        env = devenv.airflow_env(home, {
+        env = stack_env(home, api_port, {
             **devenv.executor_env(pg["url"], broker),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-            # One secret for every component: the API server signs the tokens the workers present.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+            # One set of secrets for every component (the workers have AIRFLOW_HOMEs of their own,
+            # so none may come from a generated airflow.cfg): the API server signs what they present.
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # a throwaway local instance
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # callers unpause deliberately
             "AIRFLOW__CORE__PARALLELISM": str(2 * len(workers) * concurrency),
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             # The kill drill: a task whose worker died is noticed after 60 s without a heartbeat
             # (default 300) and one queued on it after 90 s (default 600). Shorter values risk
             # false alarms on a loaded 2-core machine.
@@ -222,11 +215,7 @@ def celery_stack(home: Path, extra_env: dict[str, str], workers: tuple[str, ...]
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
             **extra_env,
         })
-        for key in [k for k in env if k.startswith("AIRFLOW_CONN_")]:
-            env.pop(key)
-        setup_log = logs / "setup.log"
-        devenv.airflow(env, "db", "migrate", log_file=setup_log)
-        devenv.airflow(env, "pools", "import", str(POOLS_FILE), log_file=setup_log)
+        migrate(env, logs / "setup.log")
         procs: dict[str, subprocess.Popen] = {}
         stack = CeleryStack(home, env, procs, f"http://127.0.0.1:{api_port}", logs, pg)
         try:

@@ -116,30 +116,46 @@ class Stack:
         return "\n".join(text[-lines:])
 
 
-@contextlib.contextmanager
-def standalone(home: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
-    """Start `airflow standalone` in `home` (data folder and AIRFLOW_HOME) and wait for the DAGs."""
-    api_port = _free_port()
+def stack_env(home: Path, api_port: int, settings: dict[str, str]) -> dict[str, str]:
+    """The environment of a throwaway local Airflow in `home`: `settings`, then the caller's.
+
+    Ports: the API and the log servers must not collide with other runs on this host, and tasks
+    reach the Execution API where the api-server really listens. Connections from the caller's
+    environment are dropped (a developer's AIRFLOW_CONN_* must not leak into a test).
+    """
     env = devenv.airflow_env(home, {
-        # Ports: the API and the two log servers must not collide with other runs on this host,
-        # and tasks reach the Execution API where the api-server really listens.
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # a throwaway local instance
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # callers unpause deliberately
-        "AIRFLOW__CORE__PARALLELISM": "4",  # 2 shared cores
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        **extra_env,
+        **settings,
     })
     for key in [k for k in env if k.startswith("AIRFLOW_CONN_")]:
         env.pop(key)
-    log = home / "standalone.log"
+    return env
+
+
+def migrate(env: dict[str, str], log: Path) -> None:
+    """Migrate the metadata DB and import every pool of `pools.json` (output to `log`)."""
     devenv.airflow(env, "db", "migrate", log_file=log)
     devenv.airflow(env, "pools", "import", str(POOLS_FILE), log_file=log)
+
+
+@contextlib.contextmanager
+def standalone(home: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
+    """Start `airflow standalone` in `home` (data folder and AIRFLOW_HOME) and wait for the DAGs."""
+    api_port = _free_port()
+    env = stack_env(home, api_port, {
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__CORE__PARALLELISM": "4",  # 2 shared cores
+        **extra_env,
+    })
+    log = home / "standalone.log"
+    migrate(env, log)
     with log.open("a", encoding="utf-8") as fh:
         proc = subprocess.Popen([str(devenv.BIN / "airflow"), "standalone"], env=env, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
