@@ -625,3 +625,43 @@ def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, c
     }
     # Only Jan 8 (vs Jan 1) breaks; Jan 9 reads the snapshot and Jan 15 does not exist.
     assert failed == {"assert_net_followers_7d_matches_follower_change": 1}
+
+
+def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channel(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """A later load brings a lag-complete snapshot with a finer rounding step (9,990: at most 5
+    off, against 12,300's 50): it becomes the anchor, and the incremental run rewrites the whole
+    channel from it, Jan 1 included, although the load only touched Jan 8. (The value is made up
+    to cross a power of ten; the model does not judge it.)"""
+    moved = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, moved)
+    from ingestion.warehouse import connect
+
+    writer = connect(moved)
+    try:
+        writer.execute(
+            "insert into raw.observations (load_id, response_id, platform, account_id, object_type,"
+            " object_id, source, metric_name, period, metric_type, dimension, dimension_value,"
+            " metric_date, end_time, value, observed_at)"
+            " values ('L3', 'L3-yt', 'youtube', ?, 'account', ?, 'node', 'subscriberCount', 'snapshot', 'node',"
+            " '', '', ?, null, 9990, ?)",
+            [YOUTUBE_CHANNEL_ID, YOUTUBE_CHANNEL_ID, date(2025, 1, 8), datetime(2025, 1, 13, 3, tzinfo=UTC)],
+        )
+        writer.execute(
+            "insert into raw.loads (load_id, run_id, started_at, committed_at, status)"
+            " values ('L3', 'run-3', ?, ?, 'committed')",
+            [datetime(2025, 1, 13, 3, tzinfo=UTC), datetime(2025, 1, 13, 3, 5, tzinfo=UTC)],
+        )
+    finally:
+        writer.close()
+    result, _ = run_dbt_build(moved, tmp_path, ["+fct_follower_growth_daily"], command_name="run")
+    assert result.returncode == 0, result.stdout[-5000:]
+    with duckdb.connect(str(moved), read_only=True) as after:
+        rows = growth(after, YT)
+    # 9,990 on Jan 8 minus the net flows after each day (Jan 2..8: 1, 3, -1, 5, 8, 1, 6).
+    assert column(rows, "followers", range(1, 11)) == [
+        9967, 9968, 9971, 9970, 9975, 9983, 9984, 9990, None, 12400,
+    ]  # fmt: skip
+    assert column(rows, "level_anchor_date", range(1, 11)) == [date(2025, 1, 8)] * 8 + [None, date(2025, 1, 10)]
+    assert column(rows, "followers_max_error", range(1, 11)) == [5] * 8 + [None, 50]
