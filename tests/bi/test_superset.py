@@ -25,7 +25,7 @@ from tests.bi.webdriver import Browser
 
 ARTEFACTS = Path(os.environ.get("SOCIALPULSE_TEST_ARTEFACTS") or "/tmp/socialpulse-test-artefacts")
 DASHBOARDS = ("follower_growth", "trends", "audience", "top_posts", "benchmarks", "data_health")
-LATEST_DAY = "select max(metric_date) from marts.fct_follower_growth_daily"
+LATEST_DAY = "select max(metric_date) from marts.fct_account_daily where views is not null"
 
 # One number per dashboard, written here independently of the chart definitions: (chart title, SQL on
 # the published copy). The big-number charts use the ",d" format (thousands with commas).
@@ -57,7 +57,7 @@ def _query(settings, sql: str):
 
 
 def _latest_day_shown(charts: list[dict]) -> str:
-    """The date in the data-health dashboard's "latest day" table."""
+    """The date in the data-health dashboard's "latest day with insights" table."""
     [chart] = [c for c in charts if c["title"].startswith("Senaste dag")]
     found = re.findall(r"\d{4}-\d{2}-\d{2}", chart["text"])
     assert found, chart["text"]
