@@ -33,39 +33,22 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _print_report(report) -> int:
+def _print_report(report, progress) -> int:
+    """The run's closing summary (ingestion/console.py); returns the exit code (1: some account failed)."""
     from ingestion.pipeline import RunReport
 
     assert isinstance(report, RunReport)
-    for item in report.loads:
-        print(
-            f"{item['platform']:<10} load {item['status']:<15} accounts={len(item['accounts_loaded'])} "
-            f"observations={item['observations']} dates={item['business_date_min']}..{item['business_date_max']}"
-        )
-    if report.published:
-        print(f"published  {report.published['path']} ({len(report.published['tables'])} marts)")
-    failed = report.failed_accounts
-    for failure in failed:
-        print(f"FAILED     {failure['platform']}:{failure['account_id']} "
-              f"[{failure.get('error_class')}] {failure.get('message')}")
-    return 1 if failed else 0
+    return progress.summary(report)
 
 
 @contextmanager
-def _progress(label: str):
-    """A progress bar over accounts on a terminal; silent when output is not a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress
+def _progress(command: str, settings):
+    """For the length of a long command: its log file under $SOCIALPULSE_HOME/logs/ (the terminal
+    gets none of the log) and a progress display on stderr, live on a terminal, plain lines else."""
+    from ingestion.console import Console
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def advance(accounts: int, result) -> None:
-            bar.update(task, advance=accounts, description=f"{label} {result.platform}")
-
-        yield advance
+    with Console(command, settings) as console:
+        yield console
 
 
 def _unwritable(exc: OSError, home) -> bool:
@@ -167,21 +150,22 @@ def main(argv: list[str] | None = None) -> int:
                 args.command == "quarantine" and args.action == "release"):
             held.enter_context(writer_lock(settings.home_abs, what=f"socialpulse {args.command}"))
         if args.command == "run":
-            return _print_report(pipeline.run_nightly(settings, args.as_of))
+            with _progress("run", settings) as progress:
+                return _print_report(pipeline.run_nightly(settings, args.as_of, progress=progress), progress)
         if args.command == "ingest":
-            with _progress("fetching") as progress:
-                return _print_report(pipeline.run_ingest(settings, args.as_of, progress))
+            with _progress("ingest", settings) as progress:
+                return _print_report(pipeline.run_ingest(settings, args.as_of, progress), progress)
         if args.command == "backfill":
             if args.until < args.since:
                 parser.error("--until is before --since")
-            with _progress("backfilling") as progress:
+            with _progress("backfill", settings) as progress:
                 report = pipeline.run_backfill(
                     settings, args.since, args.until,
                     tuple(args.platform) if args.platform else None,
                     tuple(args.account) if args.account else None,
                     force=args.force, transform=not args.no_transform, progress=progress,
                 )
-            return _print_report(report)
+            return _print_report(report, progress)
         if args.command == "replay":
             from ingestion.load import replay
 

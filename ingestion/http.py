@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -75,9 +78,14 @@ class ApiError(Exception):
         subcode: int | None = None,
         fbtrace_id: str | None = None,
         retry_after_s: float | None = None,
+        transport: str | None = None,
     ) -> None:
         super().__init__(message)
         self.error_class = error_class
+        # No HTTP answer: "unreachable" (refused, unknown host, no connection, TLS: the same for every
+        # call to that host, which lets the fetch engine stop a platform early) or "broken" (timed
+        # out or cut off mid-answer: often one call's bad luck). None: the server answered.
+        self.transport = transport
         self.http_status = http_status
         self.code = code
         self.subcode = subcode
@@ -398,6 +406,32 @@ class HttpClient:
             resp.close()
         return b"".join(chunks)
 
+    def _transport_reason(self, exc: BaseException) -> tuple[str, str]:
+        """("unreachable" | "broken", what went wrong on the wire in words a person can act on)."""
+        kinds = tuple(type(c) for c in _causes(exc))
+
+        def has(*types: type) -> bool:
+            return any(issubclass(k, types) for k in kinds)
+
+        if has(requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL,
+               urllib3.exceptions.LocationParseError):
+            return "unreachable", "not a usable http(s) URL"
+        if has(urllib3.exceptions.NameResolutionError, socket.gaierror):
+            return "unreachable", "host name not found"
+        if has(ConnectionRefusedError):
+            return "unreachable", "connection refused"
+        if has(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
+            return "unreachable", f"no connection within {self.timeout_s:g} s"
+        if has(requests.exceptions.SSLError, ssl.SSLError):
+            return "unreachable", "TLS handshake failed"
+        if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            return "broken", f"no answer within {self.timeout_s:g} s"
+        if has(ConnectionResetError, ConnectionAbortedError, BrokenPipeError, http.client.RemoteDisconnected):
+            return "broken", "connection closed by the server"
+        if has(urllib3.exceptions.ProtocolError, http.client.IncompleteRead, requests.exceptions.ChunkedEncodingError):
+            return "broken", "connection broken in the middle of the answer"
+        return "broken", type(exc).__name__
+
     def _send_once(self, method, url, params, data, headers, classify, attempts, pace_keys=()) -> ApiResponse:
         self._pace(pace_keys)
         with self._lock:
@@ -409,8 +443,11 @@ class HttpClient:
             content = self._read_body(resp, deadline)
         except (requests.RequestException, OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
             # urllib3 errors (a read timeout or reset in the middle of the body) are not wrapped by requests.
-            # requests puts the full URL (with the token) into some messages: redact.
-            raise ApiError(ErrorClass.TRANSIENT, redact(f"{type(exc).__name__}: {exc}", self.secrets)) from None
+            # Said in one short line naming only the host (requests' own message holds the whole URL with
+            # the token, and a nest of urllib3 reprs a person cannot act on).
+            kind, reason = self._transport_reason(exc)
+            raise ApiError(ErrorClass.TRANSIENT, redact(f"cannot reach {_origin(url)}: {reason}", self.secrets),
+                           transport=kind) from None
         if len(content) > self.max_body_bytes:
             raise ApiError(ErrorClass.GARBAGE, f"response larger than {self.max_body_bytes} bytes",
                            http_status=resp.status_code)
@@ -439,6 +476,26 @@ class HttpClient:
         if error.error_class is ErrorClass.THROTTLED:
             error.retry_after_s = _regain_seconds(resp.headers)
         raise error
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: where a request went, without path or query (no token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}" if parts.netloc else "the API"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and everything it wraps (exception chains and urllib3's `reason`), outermost first."""
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if item is None or any(item is seen for seen in out):
+            continue
+        out.append(item)
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None),
+                     *(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))])
+    return out
 
 
 def _as_float(value: Any) -> float:

@@ -14,7 +14,7 @@ import importlib.util
 import json
 import logging
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timedelta
@@ -146,9 +146,13 @@ def fetch(run_id: str, chunk: list[dict], try_number: int = 1, max_tries: int = 
              result["chunk"], result["accounts_ok"], result["accounts_failed"], result["round_trips"],
              try_number, max_tries + 1)
     failures = [{"platform": result["platform"], **f} for f in result["failures"]]
-    for failure in failures:
-        log.warning("%s:%s failed [%s] %s", failure["platform"], failure["account_id"],
-                    failure.get("error_class"), failure.get("message"))
+    for failure in failures:  # skipped accounts share the one stop the fetch engine logged
+        if not failure.get("skipped"):
+            log.warning("%s:%s failed [%s] %s", failure["platform"], failure["account_id"],
+                        failure.get("error_class"), failure.get("message"))
+    for stop in result.get("stopped") or []:
+        log.warning("%s: %d account(s) skipped: %s (fix: %s)", stop["platform"], stop["skipped"], stop["reason"],
+                    stop["fix"])
     transient = [f for f in failures if f.get("error_class") in RETRYABLE_CLASSES]
     if transient and try_number <= max_tries:
         raise TransientAccountsError(
@@ -265,7 +269,11 @@ def report(planned: dict[str, list[list[dict]]] | None, fetches: Iterable[Any], 
         raise AccountsFailed(f"platform(s) {unplanned or 'all'} were not planned (see the plan tasks' logs)",
                              failures=failed, quarantined=quarantined)
     if failed or quarantined:
-        lines = [f"{f['platform']}:{f['account_id']} [{f.get('error_class')}] {f.get('message')}" for f in failed]
+        lines = [f"{f['platform']}:{f['account_id']} [{f.get('error_class')}] {f.get('message')}" for f in failed
+                 if not f.get("skipped")]
+        skipped = Counter((f["platform"], f.get("error_class"), f.get("message")) for f in failed if f.get("skipped"))
+        lines += [f"{platform}: {n} account(s) [{error_class}] {message}"  # one line per fail-fast stop
+                  for (platform, error_class, message), n in skipped.items()]
         raise AccountsFailed(
             f"{len(failed)} account(s) failed, {len(quarantined)} load(s) quarantined:\n" + "\n".join(lines),
             failures=failed, quarantined=quarantined,

@@ -82,18 +82,20 @@ def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str, as
     as_of = as_of or max((p.until for p in plans), default=default_as_of())
     report = RunReport(run_id=run_id, as_of=as_of)
     ctx = fetch_context(settings, as_of)
+    progress = progress or fetch.Progress()
+    progress.planned(plans)
+    fail_fast = fetch.FailFast()  # one for the run: a platform stopped in one chunk sends nothing in the next
     for index, chunk in enumerate(fetch.chunk_plans(plans, CHUNK_SIZE)):
-        result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk, ctx)
+        result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk, ctx, progress, fail_fast)
         report.fetches.append(result.to_dict())
-        if progress is not None:
-            progress(len(chunk), result)
     for platform in sorted({p.platform for p in plans}):
+        progress.step(f"loading {platform}")
         report.loads.append(load.load_run(settings, registry, run_id, platform).to_dict())
     return report
 
 
 def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | None = None,
-                now: datetime | None = None) -> RunReport:
+                now: datetime | None = None, progress: fetch.Progress | None = None) -> RunReport:
     """The whole nightly chain without Airflow: plan, fetch, load, dbt build, publish.
 
     `now` is the clock (default: the real one): it decides the default `as_of` and the history horizon.
@@ -101,9 +103,9 @@ def run_nightly(settings: Settings, as_of: date | None = None, run_id: str | Non
     registry = load_registry(settings.accounts)
     as_of = as_of or default_as_of(now)
     plans = plan_nightly(registry, as_of, settings.lookback_days, settings.platforms, now)
-    report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of)
-    run_peers(settings, report, now)
-    transform_and_publish(settings, report)
+    report = fetch_and_load(settings, plans, run_id or new_run_id("nightly"), as_of, progress)
+    run_peers(settings, report, now, progress)
+    transform_and_publish(settings, report, progress)
     return report
 
 
@@ -196,11 +198,11 @@ def run_backfill(
     plans = plan_backfill(settings, since, until, platforms, accounts, force, now)
     report = fetch_and_load(settings, plans, new_run_id("backfill"), default_as_of(now), progress)
     if transform and plans:
-        transform_and_publish(settings, report)
+        transform_and_publish(settings, report, progress)
     return report
 
 
-def transform_and_publish(settings: Settings, report: RunReport) -> None:
+def transform_and_publish(settings: Settings, report: RunReport, progress: fetch.Progress | None = None) -> None:
     """dbt build, then the mart gate (a hard failure keeps the previous BI copy), then publish.
 
     The gate's reference day (freshness, active accounts) is the run's logical day, `report.as_of`,
@@ -209,17 +211,22 @@ def transform_and_publish(settings: Settings, report: RunReport) -> None:
     """
     from ingestion import mart_gate
 
+    progress = progress or fetch.Progress()
+    progress.step("dbt build")
     result = transform.build(settings)
     report.dbt_models = len(result.models)
+    progress.step("mart gate")
     try:
         mart_gate.run(settings, report.run_id, as_of=report.as_of or default_as_of())
     except mart_gate.MartGateError as exc:
         exc.report = report  # the CLI still prints what was loaded before it says why nothing was published
         raise
+    progress.step("publishing")
     report.published = publish.publish(settings, run_id=report.run_id).__dict__
     try:
         from ingestion import report as nightly_report
 
+        progress.step("report")
         report.published["report"] = str(nightly_report.render(settings))
     except Exception:  # the report never fails a run whose marts are published
         log.exception("nightly report failed")

@@ -66,6 +66,10 @@ from ingestion.landing import safe_name
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no telemetry attempts
 
 log = logging.getLogger(__name__)
+# GX logs ~50 INFO lines per context ("Skipping registering function ...", "Created temporary
+# directory ..."), some 200 a nightly run, none of them about the data: only its warnings and
+# errors reach our logs. Our own gate results are logged by this module.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 OBSERVATION_COLUMNS = (
     "response_id", "platform", "account_id", "object_type", "object_id", "source", "metric_name", "period",

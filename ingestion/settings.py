@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Meta pins a version in the URL; insights-metric retirements apply to all versions on fixed dates
 # anyway (PLATFORM_APIS.md §1), so this is upgraded yearly, deliberately.
 DEFAULT_GRAPH_API_VERSION = "v25.0"
+# The variable each platform's accounts read their token from, unless an account names its own
+# (`token_env`); messages about a missing or refused token name it.
+DEFAULT_TOKEN_ENV = {"facebook": "SOCIALPULSE_META_TOKEN", "instagram": "SOCIALPULSE_META_TOKEN",
+                     "youtube": "SOCIALPULSE_YOUTUBE_TOKEN", "snapchat": "SOCIALPULSE_SNAPCHAT_TOKEN"}
 
 
 class Settings(BaseSettings):

@@ -3,11 +3,16 @@
 One process, not one per model: per-model dbt processes cost 5-10x more and fight over the DuckDB
 lock (STACK_NOTES.md §2.8-2.9). dbt threads inside one process share one DuckDB connection safely.
 Per-model results are read back from `run_results.json` for the task log and asset events.
+
+dbt's own output (some 370 lines a build) is detail for a log, not for a person watching a run:
+by default each line goes to this module's logger at INFO, without colour codes, so the CLI files
+it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,6 +23,12 @@ from typing import Any
 from ingestion.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+log = logging.getLogger(__name__)
+
+
+def _log_line(line: str) -> None:
+    log.info("dbt: %s", line)
 
 
 class DbtBuildError(RuntimeError):
@@ -48,8 +59,9 @@ def _dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt(settings: Settings, *args: str, log=print) -> DbtResult:
-    """Run a dbt command against the warehouse; streams dbt's log lines to `log`."""
+def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
+    """Run a dbt command against the warehouse; streams dbt's log lines to `log` (default: this
+    module's logger)."""
     target = settings.home_abs / "dbt_target"
     env = {
         **os.environ,
@@ -57,6 +69,7 @@ def dbt(settings: Settings, *args: str, log=print) -> DbtResult:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(settings.home_abs / "dbt_logs"),
+        "DBT_USE_COLORS": "false",  # lines go to log files, where colour codes are noise
     }
     cmd = [_dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -77,7 +90,7 @@ def dbt(settings: Settings, *args: str, log=print) -> DbtResult:
     return DbtResult(returncode=returncode, elapsed_s=elapsed, nodes=nodes)
 
 
-def build(settings: Settings, log=print) -> DbtResult:
+def build(settings: Settings, log=_log_line) -> DbtResult:
     """`dbt build` of the whole project; raises DbtBuildError when any node fails."""
     result = dbt(settings, "build", log=log)
     if result.returncode != 0:

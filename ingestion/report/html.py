@@ -28,6 +28,7 @@ h3 { font-size: 15px; margin: 14px 0 8px; }
 .kpi { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .kpi .label { color: var(--muted); font-size: 13px; }
 .kpi .value { font-size: 24px; font-weight: 600; margin-top: 2px; font-variant-numeric: tabular-nums; }
+.kpi .def { color: var(--muted); font-size: 12px; margin-top: 4px; }
 figure.chart { margin: 8px 0 14px; }
 figure.chart svg { width: 100%; height: auto; display: block; }
 .two { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
@@ -84,7 +85,9 @@ def _kpis(data: ReportData, t: dict[str, str], lang: str) -> str:
     ]
     html = "".join(
         f'<div class="kpi" data-kpi="{key}" data-value="{_e(_value(raw))}"><div class="label">{_e(t[key])}</div>'
-        f'<div class="value">{_e(shown)}</div></div>'
+        f'<div class="value">{_e(shown)}</div>'
+        + (f'<div class="def">{_e(t[key + "_def"])}</div>' if key + "_def" in t else "")  # what it counts
+        + '</div>'
         for key, raw, shown in tiles
     )
     return f'<div class="kpis">{html}</div><p class="note">{_e(t["estimated_note"])}</p>'

@@ -17,7 +17,10 @@ LABELS: dict[str, dict[str, str]] = {
         "views_28d": "Visningar, 28 dagar",
         "engagements_28d": "Interaktioner, 28 dagar",
         "engagement_rate_28d": "Interaktionsgrad (per visning), 28 dagar",
-        "followers_per_1000": "Följare per 1 000 invånare",
+        # Followers summed over the accounts, per 1,000 residents: a count of follows, not of people.
+        "followers_per_1000": "Följningar per 1 000 invånare",
+        "followers_per_1000_def": "Följare summerade över alla konton, per 1 000 invånare: den som följer "
+                                  "flera konton räknas en gång per konto.",
         "accounts": "Konton",
         "estimated_share": "Andel uppskattade följartal",
         "growth": "Tillväxt per plattform",
@@ -86,7 +89,9 @@ LABELS: dict[str, dict[str, str]] = {
         "views_28d": "Views, 28 days",
         "engagements_28d": "Engagements, 28 days",
         "engagement_rate_28d": "Engagement rate (by views), 28 days",
-        "followers_per_1000": "Followers per 1,000 residents",
+        "followers_per_1000": "Follows per 1,000 residents",
+        "followers_per_1000_def": "Followers summed over all accounts, per 1,000 residents: someone who "
+                                  "follows several accounts counts once per account.",
         "accounts": "Accounts",
         "estimated_share": "Share of estimated follower totals",
         "growth": "Growth per platform",

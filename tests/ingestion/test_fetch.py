@@ -67,7 +67,7 @@ def test_missing_token_is_an_auth_failure_without_any_call(pipeline_env):
     plans = [AccountPlan("facebook", PAGES[0], "NO_SUCH_TOKEN_VARIABLE", date(2026, 11, 19), AS_OF)]
     result = fetch_chunk(pipeline_env, "run-none", "c0", plans, FetchContext(as_of=AS_OF))
     assert result.round_trips == 0
-    assert result.failures[0]["message"] == "no token configured for this account"
+    assert result.failures[0]["message"] == "no token configured: NO_SUCH_TOKEN_VARIABLE is not set"
 
 
 def test_retired_metric_degrades_alone(pipeline_env, monkeypatch):
