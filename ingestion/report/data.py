@@ -91,6 +91,7 @@ class ReportData:
     bottom_accounts: list[dict] | Missing
     top_posts: list[dict] | Missing
     attention: list[dict] | Missing
+    peers: list[dict] | Missing | None = None  # "compared with peers" (ingestion/report/peers.py)
 
 
 def _period(d: date, start_back: int, end_back: int) -> list[date]:
@@ -385,19 +386,22 @@ def attention(bi: BICopy, d: date) -> list[dict] | Missing:
 
 def collect(bi_path: Path) -> ReportData:
     """Read every section from the published copy, in one short read-only session."""
+    from ingestion.report import peers as peer_report
+
     bi = BICopy(bi_path)
     try:
         d = as_of_date(bi)
         info = publish_info(bi)
         if d is None:
             missing = bi.missing(GROWTH, "metric_date") or Missing(GROWTH)
-            return ReportData(None, info, *([missing] * 11))
+            return ReportData(None, info, *([missing] * 11), peers=peer_report.rows(bi))
         top, bottom = ranked_accounts(bi, d)
         return ReportData(
             as_of=d, publish=info, kpis=kpis(bi, d), followers_by_platform=followers_by_platform(bi, d),
             net_by_platform_week=net_by_platform_week(bi, d), departments=departments(bi, d),
             trend_daily=trend_daily(bi, d), comparisons=comparisons(bi, d), audience=audience(bi),
             top_accounts=top, bottom_accounts=bottom, top_posts=top_posts(bi), attention=attention(bi, d),
+            peers=peer_report.rows(bi),
         )
     finally:
         bi.close()
