@@ -273,6 +273,8 @@ def _attention(data: ReportData, t: dict[str, str], lang: str) -> str:
 
 def render_html(data: ReportData, lang: str) -> str:
     """The whole page as one string."""
+    from ingestion.report import peers as peer_report
+
     t = labels(lang)
     info = data.publish
     meta = f'{_e(t["data_through"])} <b data-as-of="{_e(_value(data.as_of))}">{_e(_value(data.as_of) or t["na"])}</b>'
@@ -288,6 +290,7 @@ def render_html(data: ReportData, lang: str) -> str:
          f'<div class="two"><div><h3>{_e(t["top_accounts"])}</h3>{_accounts_table(data.top_accounts, t, lang)}</div>'
          f'<div><h3>{_e(t["bottom_accounts"])}</h3>{_accounts_table(data.bottom_accounts, t, lang)}</div></div>'),
         ("posts", t["top_posts"], _posts(data, t, lang)),
+        ("peers", peer_report.title(lang), peer_report.section(data.peers, lang)),
         ("attention", t["attention"], _attention(data, t, lang)),
     ]
     body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{html}</section>' for key, title, html in sections)
