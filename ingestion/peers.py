@@ -429,3 +429,30 @@ def snapshot(settings: Settings, registry: Registry | None = None, run_id: str =
         progress.step("peer snapshot")
     _, result = fetch_peers(settings, registry, run_id, now, progress)
     return load_peers(settings, registry, run_id, result)
+
+
+def doctor_check(report: Any, settings: Settings, registry: Registry, client: HttpClient) -> None:
+    """`socialpulse doctor`: can the app read other Pages' public fields at all?
+
+    Why here: without the app feature "Page Public Metadata Access" (an App Review item) every
+    Facebook peer fails every night with the same error; doctor says so once, with the fix, by
+    reading the first peer Page exactly as the nightly does. Other failures of one peer account
+    (a wrong id, a renamed username) are the nightly's findings, not doctor's.
+    """
+    from ingestion.executors import GraphExecutor
+    from ingestion.http import ApiError
+    from ingestion.onboarding.findings import Severity
+
+    pages = [r for r in peer_refs(registry) if r.platform == "facebook"]
+    token, _ = _tokens(settings, "facebook")
+    if not pages or token is None:
+        return
+    plan = AccountPlan(platform="peer_facebook", account_id=pages[0].ref, token_env=None,
+                       since=date.today(), until=date.today())
+    spec = _platform_module("facebook", None).requests_for(plan, FetchContext(as_of=date.today()))[0]
+    outcome = GraphExecutor(settings, client).execute([(spec, token)])[0]
+    report.count("peer Page probe")
+    if isinstance(outcome, ApiError) and outcome.code == 10 and "Page Public Metadata Access" in str(outcome):
+        report.add(Severity.WARNING, "peers", f"facebook:{pages[0].ref}",
+                   "the app lacks the 'Page Public Metadata Access' feature: no peer Page can be read",
+                   "request the feature in Meta App Review (docs/peers.md), or drop the facebook peers")

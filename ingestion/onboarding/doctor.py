@@ -815,6 +815,9 @@ def run_doctor(
                 lines = account_lines(settings.accounts)
                 check_meta_accounts(report, settings, groups, client, lines)
                 check_youtube_accounts(report, settings, groups, client, lines, now)
+                from ingestion.peers import doctor_check  # peer Pages need an app feature (issue 22)
+
+                doctor_check(report, settings, registry, client)
             else:
                 report.notes.append("--offline: tokens and accounts were not checked")
         else:
