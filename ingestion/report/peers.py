@@ -23,7 +23,7 @@ PLATFORM_ORDER = ("all", "facebook", "instagram", "youtube")
 LABELS = {
     "sv": {
         "title": "Jämfört med andra",
-        "none": "Inga jämförelseorganisationer ännu: lägg till peers: i registret (docs/peers.md).",
+        "none": "Ingen jämförelse ännu: den kräver peers: i registret och en nattlig mätning (docs/peers.md).",
         "as_of": "Offentliga siffror per {date}, samma mätsätt för oss och för de andra.",
         "organisation": "Organisation", "followers": "Följare", "per_1000": "Per 1 000 inv.",
         "rank": "Plats", "change_28d": "Förändring 28 dagar", "posts_week": "Inlägg/vecka (IG)",
@@ -34,7 +34,7 @@ LABELS = {
     },
     "en": {
         "title": "Compared with peers",
-        "none": "No peer organisations yet: add peers: to the registry (docs/peers.md).",
+        "none": "No comparison yet: it needs peers: in the registry and one nightly snapshot (docs/peers.md).",
         "as_of": "Public counts as of {date}, measured the same way for us and for the others.",
         "organisation": "Organisation", "followers": "Followers", "per_1000": "Per 1,000 res.",
         "rank": "Rank", "change_28d": "Change, 28 days", "posts_week": "Posts/week (IG)",
