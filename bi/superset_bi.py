@@ -431,22 +431,22 @@ def setup(log=print) -> dict:
 
     version = importlib.metadata.version("apache-superset")
     stamp = state / f".initialised-{version}"
-    if not stamp.exists():  # db upgrade + init: ~15-40 s, needed once per Superset version
-        started = time.monotonic()
-        _superset(["db", "upgrade"], log_path)
-        _superset(["init"], log_path)
-        stamp.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n")
-        log(f"bi: metadata DB ready in {time.monotonic() - started:.0f}s ({state / 'superset.db'})")
-    if not password_file().exists():
-        password = secrets.token_urlsafe(18)
-        # The password goes through stdin (the prompt), never through argv or the log.
-        _superset(["fab", "create-admin", "--username", ADMIN, "--firstname", "socialpulse", "--lastname", "admin",
-                   "--email", "admin@socialpulse.local"], log_path, stdin=f"{password}\n{password}\n")
-        _write_private(password_file(), password + "\n")
-        log(f"bi: admin user '{ADMIN}' created; password (shown once, kept in {password_file()}, mode 600): {password}")
     bundle = state / "bundle.zip"
     summary = build_bundle(bundle, source, language)
-    _superset([str(HERE / "superset" / "import_assets.py"), str(bundle), ADMIN], log_path, python=True)
+    steps = [] if stamp.exists() else ["--upgrade"]  # db upgrade + init: once per Superset version
+    created = not password_file().exists()
+    password = secrets.token_urlsafe(18) if created else password_file().read_text().strip()
+    started = time.monotonic()
+    # One process: migrate (first run), the admin user (created if missing; the password through
+    # stdin, never argv or the log), then the import.
+    _superset([str(HERE / "superset" / "provision_app.py"), str(bundle), ADMIN, *steps, "--create-admin"], log_path,
+              stdin=password + "\n", python=True)
+    if steps:
+        stamp.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n")
+    if created:
+        _write_private(password_file(), password + "\n")
+        log(f"bi: admin user '{ADMIN}' created; password (shown once, kept in {password_file()}, mode 600): {password}")
+    log(f"bi: provisioned in {time.monotonic() - started:.0f}s ({state / 'superset.db'})")
     log(f"bi: imported {len(summary['dashboards'])} dashboards ({language}), {len(summary['datasets'])} mart datasets"
         + (f"; skipped: {'; '.join(summary['skipped'])}" if summary["skipped"] else ""))
     return summary
