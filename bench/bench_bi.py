@@ -84,15 +84,26 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         warm[key].append(seconds)
 
-    figures = [figure("published copy: rows in the marts", rows, "rows"),
-               figure("warehouse generation + dbt build + publish", prepare_s, "s"),
-               figure("superset_bi.py setup (metadata DB, admin, import)", setup_s, "s"),
-               figure("Superset healthy after start", healthy_s, "s")]
+    figures = [
+        figure("published copy: rows in the marts", rows, "rows"),
+        figure("warehouse generation + dbt build + publish", prepare_s, "s"),
+        figure("superset_bi.py setup (metadata DB, admin, import)", setup_s, "s"),
+        figure("Superset healthy after start", healthy_s, "s"),
+    ]
     for key in DASHBOARDS:
         figures.append(figure(f"{key}: cold load, {charts[key]} charts", cold[key], "s"))
         figures.append(figure(f"{key}: warm load (median of {args.warm})", statistics.median(warm[key]), "s"))
-    write_results("bench_bi", figures, {"accounts": args.accounts, "days": args.days, "warm": args.warm,
-                                        "workers": args.workers, "browser": "headless chromium 1600x2400"})
+    write_results(
+        "bench_bi",
+        figures,
+        {
+            "accounts": args.accounts,
+            "days": args.days,
+            "warm": args.warm,
+            "workers": args.workers,
+            "browser": "headless chromium 1600x2400",
+        },
+    )
     return 0
 
 

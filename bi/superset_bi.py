@@ -16,8 +16,9 @@ overwrites objects with the same UUID, so a re-run updates in place and never du
 
 Environment: SOCIALPULSE_HOME (./data), SOCIALPULSE_BI_PORT (8088), SOCIALPULSE_BI_HOST (127.0.0.1),
 SOCIALPULSE_BI_LANG (sv | en: dashboard, chart and column labels), SOCIALPULSE_BI_VENV (<repo>/.venv-bi),
-SOCIALPULSE_BI_WORKERS (2), SOCIALPULSE_BI_STATE ($SOCIALPULSE_HOME/superset). Exit codes: 0 ok, 2 user error (no published copy, bad language), 3 a
-Superset step failed (its output is in $SOCIALPULSE_HOME/superset/setup.log).
+SOCIALPULSE_BI_WORKERS (2), SOCIALPULSE_BI_STATE ($SOCIALPULSE_HOME/superset).
+Exit codes: 0 ok, 2 user error (no published copy, bad language), 3 a Superset step failed (its output
+is in $SOCIALPULSE_HOME/superset/setup.log).
 """
 
 from __future__ import annotations
@@ -102,8 +103,14 @@ def password_file() -> Path:
 
 def superset_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"SUPERSET_CONFIG_PATH": str(CONFIG), "SOCIALPULSE_SUPERSET_STATE": str(state_dir()),
-                "FLASK_APP": "superset.app:create_app()", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "SUPERSET_CONFIG_PATH": str(CONFIG),
+            "SOCIALPULSE_SUPERSET_STATE": str(state_dir()),
+            "FLASK_APP": "superset.app:create_app()",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -122,8 +129,9 @@ def ensure_venv(log=print) -> Path:
     started = time.monotonic()
     log(f"bi: creating Superset's virtualenv {venv} from {LOCK.relative_to(REPO)} (a few minutes, once)")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(LOCK)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(LOCK)], check=True
+    )
     stamp.write_text(lock_digest() + "\n")
     log(f"bi: virtualenv ready in {time.monotonic() - started:.0f}s")
     return python
@@ -147,8 +155,9 @@ def load_specs(folder: Path = DASHBOARDS_DIR) -> tuple[dict, list[dict]]:
     import yaml
 
     labels = yaml.safe_load((folder / "labels.yaml").read_text(encoding="utf-8"))
-    dashboards = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml"))
-                  if p.name != "labels.yaml"]
+    dashboards = [
+        yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml")) if p.name != "labels.yaml"
+    ]
     return labels, dashboards
 
 
@@ -166,7 +175,8 @@ def published_columns(path: Path) -> dict[str, list[tuple[str, str]]]:
         rows = con.execute(
             "select table_schema, table_name, column_name, data_type from information_schema.columns "
             "where table_schema = 'marts' or (table_schema = 'main' and table_name = 'publish_log') "
-            "order by table_schema, table_name, ordinal_position").fetchall()
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall()
     finally:
         con.close()
     out: dict[str, list[tuple[str, str]]] = {}
@@ -190,31 +200,77 @@ TEMPORAL_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
 TIME_COLUMNS = ("metric_date", "week_start", "month_start", "published_local_date", "published_at")
 
 
-def dataset_yaml(key: str, columns: list[tuple[str, str]], labels: dict, language: str, *,
-                 schema: str | None, table: str | None = None, sql: str | None = None) -> dict:
+def dataset_yaml(
+    key: str,
+    columns: list[tuple[str, str]],
+    labels: dict,
+    language: str,
+    *,
+    schema: str | None,
+    table: str | None = None,
+    sql: str | None = None,
+) -> dict:
     names = [c for c, _ in columns]
     main_dttm = next((c for c in TIME_COLUMNS if c in names), None)
     return {
-        "table_name": table or key, "schema": schema, "sql": sql, "main_dttm_col": main_dttm,
-        "description": None, "default_endpoint": None, "offset": 0, "cache_timeout": 0,
-        "filter_select_enabled": True, "fetch_values_predicate": None, "extra": None, "params": None,
-        "template_params": None, "normalize_columns": False, "always_filter_main_dttm": False,
-        "uuid": object_uuid("dataset", key), "database_uuid": object_uuid("database", DATABASE_NAME),
+        "table_name": table or key,
+        "schema": schema,
+        "sql": sql,
+        "main_dttm_col": main_dttm,
+        "description": None,
+        "default_endpoint": None,
+        "offset": 0,
+        "cache_timeout": 0,
+        "filter_select_enabled": True,
+        "fetch_values_predicate": None,
+        "extra": None,
+        "params": None,
+        "template_params": None,
+        "normalize_columns": False,
+        "always_filter_main_dttm": False,
+        "uuid": object_uuid("dataset", key),
+        "database_uuid": object_uuid("database", DATABASE_NAME),
         "version": "1.0.0",
-        "metrics": [{"metric_name": "count", "verbose_name": text(labels.get("count", "count"), language),
-                     "metric_type": "count", "expression": "COUNT(*)", "description": None,
-                     "d3format": None, "extra": None, "warning_text": None}],
-        "columns": [{"column_name": name, "verbose_name": text(labels[name], language) if name in labels else None,
-                     "is_dttm": dtype in TEMPORAL_TYPES, "is_active": True, "type": dtype, "groupby": True,
-                     "filterable": True, "expression": None, "description": None, "python_date_format": None,
-                     "extra": None, "advanced_data_type": None}
-                    for name, dtype in columns],
+        "metrics": [
+            {
+                "metric_name": "count",
+                "verbose_name": text(labels.get("count", "count"), language),
+                "metric_type": "count",
+                "expression": "COUNT(*)",
+                "description": None,
+                "d3format": None,
+                "extra": None,
+                "warning_text": None,
+            }
+        ],
+        "columns": [
+            {
+                "column_name": name,
+                "verbose_name": text(labels[name], language) if name in labels else None,
+                "is_dttm": dtype in TEMPORAL_TYPES,
+                "is_active": True,
+                "type": dtype,
+                "groupby": True,
+                "filterable": True,
+                "expression": None,
+                "description": None,
+                "python_date_format": None,
+                "extra": None,
+                "advanced_data_type": None,
+            }
+            for name, dtype in columns
+        ],
     }
 
 
 def _metric(spec: dict, language: str) -> dict:
-    return {"expressionType": "SQL", "sqlExpression": spec["sql"], "label": text(spec["label"], language),
-            "hasCustomLabel": True, "optionName": "metric_" + hashlib.sha1(spec["sql"].encode()).hexdigest()[:10]}
+    return {
+        "expressionType": "SQL",
+        "sqlExpression": spec["sql"],
+        "label": text(spec["label"], language),
+        "hasCustomLabel": True,
+        "optionName": "metric_" + hashlib.sha1(spec["sql"].encode()).hexdigest()[:10],
+    }
 
 
 def chart_params(chart: dict, dataset_columns: list[str], language: str) -> dict:
@@ -222,20 +278,53 @@ def chart_params(chart: dict, dataset_columns: list[str], language: str) -> dict
     kind = chart["viz"]
     time_col = chart.get("time_column") or next((c for c in TIME_COLUMNS if c in dataset_columns), None)
     # A TEMPORAL_RANGE filter on the time column is what the dashboard's date-range filter replaces.
-    adhoc = ([{"clause": "WHERE", "expressionType": "SIMPLE", "subject": time_col, "operator": "TEMPORAL_RANGE",
-               "comparator": "No filter"}] if time_col else [])
+    adhoc = (
+        [
+            {
+                "clause": "WHERE",
+                "expressionType": "SIMPLE",
+                "subject": time_col,
+                "operator": "TEMPORAL_RANGE",
+                "comparator": "No filter",
+            }
+        ]
+        if time_col
+        else []
+    )
     adhoc += [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": w} for w in chart.get("where", [])]
-    base = {"viz_type": VIZ[kind], "adhoc_filters": adhoc, "extra_form_data": {}, "row_limit": chart.get("limit", 10000),
-            "color_scheme": "supersetColors", "dashboards": []}
+    base = {
+        "viz_type": VIZ[kind],
+        "adhoc_filters": adhoc,
+        "extra_form_data": {},
+        "row_limit": chart.get("limit", 10000),
+        "color_scheme": "supersetColors",
+        "dashboards": [],
+    }
     if kind == "big_number":
-        return {**base, "metric": _metric(chart["metric"], language), "y_axis_format": chart.get("format", ",d"),
-                "header_font_size": 0.3, "subheader_font_size": 0.125, "subheader": text(chart.get("subheader", ""), language)}
+        return {
+            **base,
+            "metric": _metric(chart["metric"], language),
+            "y_axis_format": chart.get("format", ",d"),
+            "header_font_size": 0.3,
+            "subheader_font_size": 0.125,
+            "subheader": text(chart.get("subheader", ""), language),
+        }
     if kind in ("line", "bar"):
         x = chart["x"]
-        params = {**base, "x_axis": x, "metrics": [_metric(m, language) for m in chart["metrics"]],
-                  "groupby": chart.get("groupby", []), "show_legend": True, "legendType": "scroll",
-                  "legendOrientation": "top", "rich_tooltip": True, "y_axis_format": chart.get("format", "SMART_NUMBER"),
-                  "x_axis_sort_asc": True, "truncateXAxis": True, "order_desc": True}
+        params = {
+            **base,
+            "x_axis": x,
+            "metrics": [_metric(m, language) for m in chart["metrics"]],
+            "groupby": chart.get("groupby", []),
+            "show_legend": True,
+            "legendType": "scroll",
+            "legendOrientation": "top",
+            "rich_tooltip": True,
+            "y_axis_format": chart.get("format", "SMART_NUMBER"),
+            "x_axis_sort_asc": True,
+            "truncateXAxis": True,
+            "order_desc": True,
+        }
         if x in TIME_COLUMNS:
             params["time_grain_sqla"] = chart.get("time_grain", "P1D")
         else:
@@ -247,27 +336,63 @@ def chart_params(chart: dict, dataset_columns: list[str], language: str) -> dict
         return params
     if kind == "table":
         # Ratios are stored as fractions in the marts: show them as percentages.
-        base["column_config"] = {c: {"d3NumberFormat": ".1%"} for c in chart.get("columns", []) + chart.get("groupby", [])
-                                 if c.endswith(("_pct", "_share")) or "percentile" in c or "rate" in c}
+        base["column_config"] = {
+            c: {"d3NumberFormat": ".1%"}
+            for c in chart.get("columns", []) + chart.get("groupby", [])
+            if c.endswith(("_pct", "_share")) or "percentile" in c or "rate" in c
+        }
         if "metrics" in chart:
-            return {**base, "query_mode": "aggregate", "groupby": chart["groupby"],
-                    "metrics": [_metric(m, language) for m in chart["metrics"]],
-                    "timeseries_limit_metric": _metric(chart["metrics"][0], language), "order_desc": True,
-                    "table_timestamp_format": "%Y-%m-%d", "server_pagination": False, "include_search": False}
-        return {**base, "query_mode": "raw", "all_columns": chart["columns"],
-                "order_by_cols": [json.dumps([c.removesuffix(" desc"), not c.endswith(" desc")]) for c in chart.get("order_by", [])],
-                "table_timestamp_format": "%Y-%m-%d", "server_pagination": False, "include_search": False}
+            return {
+                **base,
+                "query_mode": "aggregate",
+                "groupby": chart["groupby"],
+                "metrics": [_metric(m, language) for m in chart["metrics"]],
+                "timeseries_limit_metric": _metric(chart["metrics"][0], language),
+                "order_desc": True,
+                "table_timestamp_format": "%Y-%m-%d",
+                "server_pagination": False,
+                "include_search": False,
+            }
+        return {
+            **base,
+            "query_mode": "raw",
+            "all_columns": chart["columns"],
+            "order_by_cols": [
+                json.dumps([c.removesuffix(" desc"), not c.endswith(" desc")]) for c in chart.get("order_by", [])
+            ],
+            "table_timestamp_format": "%Y-%m-%d",
+            "server_pagination": False,
+            "include_search": False,
+        }
     if kind == "heatmap":
-        return {**base, "x_axis": chart["x"], "groupby": chart["y"], "metric": _metric(chart["metric"], language),
-                "normalize_across": "heatmap", "legend_type": "continuous", "linear_color_scheme": "blue_white_yellow",
-                "xscale_interval": -1, "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto",
-                "value_bounds": [None, None], "y_axis_format": "SMART_NUMBER", "show_legend": True,
-                "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc"}
+        return {
+            **base,
+            "x_axis": chart["x"],
+            "groupby": chart["y"],
+            "metric": _metric(chart["metric"], language),
+            "normalize_across": "heatmap",
+            "legend_type": "continuous",
+            "linear_color_scheme": "blue_white_yellow",
+            "xscale_interval": -1,
+            "yscale_interval": -1,
+            "left_margin": "auto",
+            "bottom_margin": "auto",
+            "value_bounds": [None, None],
+            "y_axis_format": "SMART_NUMBER",
+            "show_legend": True,
+            "sort_x_axis": "alpha_asc",
+            "sort_y_axis": "alpha_asc",
+        }
     raise ValueError(f"unknown chart kind {kind!r}")
 
 
-VIZ = {"big_number": "big_number_total", "line": "echarts_timeseries_line", "bar": "echarts_timeseries_bar",
-       "table": "table", "heatmap": "heatmap_v2"}
+VIZ = {
+    "big_number": "big_number_total",
+    "line": "echarts_timeseries_line",
+    "bar": "echarts_timeseries_bar",
+    "table": "table",
+    "heatmap": "heatmap_v2",
+}
 FILTERS = ("department", "platform", "date")
 
 
@@ -285,13 +410,24 @@ def build_bundle(out: Path, bi_path: Path, language: str, folder: Path = DASHBOA
     files: dict[str, dict] = {
         "metadata.yaml": {"version": "1.0.0", "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"},
         f"databases/{DATABASE_NAME}.yaml": {
-            "database_name": DATABASE_NAME, "sqlalchemy_uri": f"duckdb:///{bi_path}",
-            "cache_timeout": 0, "expose_in_sqllab": True, "allow_run_async": False, "allow_ctas": False,
-            "allow_cvas": False, "allow_dml": False, "allow_csv_upload": False,
+            "database_name": DATABASE_NAME,
+            "sqlalchemy_uri": f"duckdb:///{bi_path}",
+            "cache_timeout": 0,
+            "expose_in_sqllab": True,
+            "allow_run_async": False,
+            "allow_ctas": False,
+            "allow_cvas": False,
+            "allow_dml": False,
+            "allow_csv_upload": False,
             # read_only: the BI side never writes; no poolclass: Superset's NullPool (see superset_config.py).
-            "extra": {"engine_params": {"connect_args": {"read_only": True}}, "allows_virtual_table_explore": True,
-                      "metadata_cache_timeout": {"schema_cache_timeout": 0, "table_cache_timeout": 0}},
-            "uuid": object_uuid("database", DATABASE_NAME), "version": "1.0.0"},
+            "extra": {
+                "engine_params": {"connect_args": {"read_only": True}},
+                "allows_virtual_table_explore": True,
+                "metadata_cache_timeout": {"schema_cache_timeout": 0, "table_cache_timeout": 0},
+            },
+            "uuid": object_uuid("database", DATABASE_NAME),
+            "version": "1.0.0",
+        },
     }
     dataset_cols: dict[str, list[str]] = {}
     for table, columns in tables.items():
@@ -308,8 +444,9 @@ def build_bundle(out: Path, bi_path: Path, language: str, folder: Path = DASHBOA
                 summary["skipped"].append(f"dataset {key}: needs {sorted(needed - set(tables))}")
                 continue
             columns = virtual_columns(bi_path, vds["sql"])
-            files[f"datasets/{DATABASE_NAME}/{key}.yaml"] = dataset_yaml(key, columns, labels, language, schema="marts",
-                                                                         sql=vds["sql"].strip())
+            files[f"datasets/{DATABASE_NAME}/{key}.yaml"] = dataset_yaml(
+                key, columns, labels, language, schema="marts", sql=vds["sql"].strip()
+            )
             dataset_cols[key] = [c for c, _ in columns]
         position, rows, row, used = _grid(dash["key"]), [], [], 0
         chart_ids: dict[str, int] = {}
@@ -322,9 +459,16 @@ def build_bundle(out: Path, bi_path: Path, language: str, folder: Path = DASHBOA
             chart_ids[chart["key"]] = len(chart_ids) + 1
             params = chart_params(chart, dataset_cols[chart["dataset"]], language)
             files[f"charts/{chart_key}.yaml"] = {
-                "slice_name": text(chart["title"], language), "description": text(chart.get("description", ""), language) or None,
-                "viz_type": params["viz_type"], "params": params, "query_context": None, "cache_timeout": 0,
-                "uuid": chart_uuid, "version": "1.0.0", "dataset_uuid": object_uuid("dataset", chart["dataset"])}
+                "slice_name": text(chart["title"], language),
+                "description": text(chart.get("description", ""), language) or None,
+                "viz_type": params["viz_type"],
+                "params": params,
+                "query_context": None,
+                "cache_timeout": 0,
+                "uuid": chart_uuid,
+                "version": "1.0.0",
+                "dataset_uuid": object_uuid("dataset", chart["dataset"]),
+            }
             width = chart.get("width", 6)
             if used + width > GRID_COLUMNS:
                 rows.append(row)
@@ -335,28 +479,62 @@ def build_bundle(out: Path, bi_path: Path, language: str, folder: Path = DASHBOA
             rows.append(row)
         for i, items in enumerate(rows):
             row_id = f"ROW-{dash['key']}-{i}"
-            position[row_id] = {"type": "ROW", "id": row_id, "children": [], "parents": ["ROOT_ID", "GRID_ID"],
-                                "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+            position[row_id] = {
+                "type": "ROW",
+                "id": row_id,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID"],
+                "meta": {"background": "BACKGROUND_TRANSPARENT"},
+            }
             position["GRID_ID"]["children"].append(row_id)
             for chart, chart_uuid, chart_id, width in items:
                 node = f"CHART-{chart['key']}"
                 position[row_id]["children"].append(node)
-                position[node] = {"type": "CHART", "id": node, "children": [], "parents": ["ROOT_ID", "GRID_ID", row_id],
-                                  "meta": {"chartId": chart_id, "uuid": chart_uuid, "width": width,
-                                           "height": chart.get("height", 50), "sliceName": text(chart["title"], language)}}
+                position[node] = {
+                    "type": "CHART",
+                    "id": node,
+                    "children": [],
+                    "parents": ["ROOT_ID", "GRID_ID", row_id],
+                    "meta": {
+                        "chartId": chart_id,
+                        "uuid": chart_uuid,
+                        "width": width,
+                        "height": chart.get("height", 50),
+                        "sliceName": text(chart["title"], language),
+                    },
+                }
         position["HEADER_ID"]["meta"]["text"] = text(dash["title"], language)
         filters = _native_filters(dash, chart_ids, dataset_cols, labels, language)
         files[f"dashboards/{dash['key']}.yaml"] = {
-            "dashboard_title": text(dash["title"], language), "description": None, "css": "",
-            "slug": dash["key"].replace("_", "-"), "uuid": object_uuid("dashboard", dash["key"]), "position": position,
-            "published": True, "version": "1.0.0", "certified_by": None, "certification_details": None,
-            "metadata": {"native_filter_configuration": filters, "color_scheme": "supersetColors",
-                         "refresh_frequency": 0, "expanded_slices": {}, "timed_refresh_immune_slices": [],
-                         "cross_filters_enabled": False, "default_filters": "{}", "shared_label_colors": [],
-                         "label_colors": {}, "chart_configuration": {}, "global_chart_configuration": {}},
+            "dashboard_title": text(dash["title"], language),
+            "description": None,
+            "css": "",
+            "slug": dash["key"].replace("_", "-"),
+            "uuid": object_uuid("dashboard", dash["key"]),
+            "position": position,
+            "published": True,
+            "version": "1.0.0",
+            "certified_by": None,
+            "certification_details": None,
+            "metadata": {
+                "native_filter_configuration": filters,
+                "color_scheme": "supersetColors",
+                "refresh_frequency": 0,
+                "expanded_slices": {},
+                "timed_refresh_immune_slices": [],
+                "cross_filters_enabled": False,
+                "default_filters": "{}",
+                "shared_label_colors": [],
+                "label_colors": {},
+                "chart_configuration": {},
+                "global_chart_configuration": {},
+            },
         }
-        summary["dashboards"][dash["key"]] = {"charts": len(chart_ids), "slug": dash["key"].replace("_", "-"),
-                                              "title": text(dash["title"], language)}
+        summary["dashboards"][dash["key"]] = {
+            "charts": len(chart_ids),
+            "slug": dash["key"].replace("_", "-"),
+            "title": text(dash["title"], language),
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as bundle:
         for name, body in files.items():
@@ -365,14 +543,17 @@ def build_bundle(out: Path, bi_path: Path, language: str, folder: Path = DASHBOA
 
 
 def _grid(key: str) -> dict:
-    return {"DASHBOARD_VERSION_KEY": "v2",
-            "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
-            "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
-            "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": key}}}
+    return {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": key}},
+    }
 
 
-def _native_filters(dash: dict, chart_ids: dict[str, int], dataset_cols: dict[str, list[str]], labels: dict,
-                    language: str) -> list[dict]:
+def _native_filters(
+    dash: dict, chart_ids: dict[str, int], dataset_cols: dict[str, list[str]], labels: dict, language: str
+) -> list[dict]:
     """Department, platform and date range on every dashboard. A chart whose dataset lacks the column
     is out of that filter's scope (Superset would otherwise send a filter on a column it does not have)."""
     charts = {c["key"]: c for c in dash["charts"] if c["key"] in chart_ids}
@@ -380,21 +561,42 @@ def _native_filters(dash: dict, chart_ids: dict[str, int], dataset_cols: dict[st
     for name in FILTERS:
         if name == "date":
             column, ftype = None, "filter_time"
-            excluded = [chart_ids[k] for k, c in charts.items()
-                        if not (c.get("time_column") or any(t in dataset_cols[c["dataset"]] for t in TIME_COLUMNS))]
+            excluded = [
+                chart_ids[k]
+                for k, c in charts.items()
+                if not (c.get("time_column") or any(t in dataset_cols[c["dataset"]] for t in TIME_COLUMNS))
+            ]
         else:
             column, ftype = name, "filter_select"
             excluded = [chart_ids[k] for k, c in charts.items() if name not in dataset_cols[c["dataset"]]]
         filter_id = "NATIVE_FILTER-" + object_uuid("filter", f"{dash['key']}.{name}")[:18]
-        control = ({"enableEmptyFilter": False, "multiSelect": True, "searchAllOptions": False,
-                    "defaultToFirstItem": False, "inverseSelection": False} if column else {"enableEmptyFilter": False})
-        out.append({
-            "id": filter_id, "name": text(labels[f"filter_{name}"], language), "filterType": ftype, "type": "NATIVE_FILTER",
-            "targets": [{"column": {"name": column}, "datasetUuid": object_uuid("dataset", "dim_accounts")}]
-            if column else [{}],
-            "controlValues": control, "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded}, "description": "",
-        })
+        control = (
+            {
+                "enableEmptyFilter": False,
+                "multiSelect": True,
+                "searchAllOptions": False,
+                "defaultToFirstItem": False,
+                "inverseSelection": False,
+            }
+            if column
+            else {"enableEmptyFilter": False}
+        )
+        out.append(
+            {
+                "id": filter_id,
+                "name": text(labels[f"filter_{name}"], language),
+                "filterType": ftype,
+                "type": "NATIVE_FILTER",
+                "targets": [{"column": {"name": column}, "datasetUuid": object_uuid("dataset", "dim_accounts")}]
+                if column
+                else [{}],
+                "controlValues": control,
+                "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+                "cascadeParentIds": [],
+                "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+                "description": "",
+            }
+        )
     return out
 
 
@@ -409,8 +611,15 @@ def _superset(args: list[str], log_path: Path, stdin: str | None = None, python:
     with log_path.open("a") as log:
         log.write(f"\n$ {program.name} {' '.join(args)}\n")
         log.flush()
-        result = subprocess.run([str(program), *args], env=superset_env(), input=stdin, text=True,
-                                stdout=log, stderr=subprocess.STDOUT, cwd=state_dir())
+        result = subprocess.run(
+            [str(program), *args],
+            env=superset_env(),
+            input=stdin,
+            text=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=state_dir(),
+        )
     if result.returncode != 0:
         raise StepError(f"`{program.name} {' '.join(args)}` failed (exit {result.returncode}); see {log_path}")
 
@@ -439,16 +648,22 @@ def setup(log=print) -> dict:
     started = time.monotonic()
     # One process: migrate (first run), the admin user (created if missing; the password through
     # stdin, never argv or the log), then the import.
-    _superset([str(HERE / "superset" / "provision_app.py"), str(bundle), ADMIN, *steps, "--create-admin"], log_path,
-              stdin=password + "\n", python=True)
+    _superset(
+        [str(HERE / "superset" / "provision_app.py"), str(bundle), ADMIN, *steps, "--create-admin"],
+        log_path,
+        stdin=password + "\n",
+        python=True,
+    )
     if steps:
         stamp.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n")
     if created:
         _write_private(password_file(), password + "\n")
         log(f"bi: admin user '{ADMIN}' created; password (shown once, kept in {password_file()}, mode 600): {password}")
     log(f"bi: provisioned in {time.monotonic() - started:.0f}s ({state / 'superset.db'})")
-    log(f"bi: imported {len(summary['dashboards'])} dashboards ({language}), {len(summary['datasets'])} mart datasets"
-        + (f"; skipped: {'; '.join(summary['skipped'])}" if summary["skipped"] else ""))
+    log(
+        f"bi: imported {len(summary['dashboards'])} dashboards ({language}), {len(summary['datasets'])} mart datasets"
+        + (f"; skipped: {'; '.join(summary['skipped'])}" if summary["skipped"] else "")
+    )
     return summary
 
 
@@ -456,26 +671,55 @@ def serve_command(bind_port: int | None = None) -> list[str]:
     """gunicorn serving Superset (what `make bi` and the container run; `superset run` is Flask's dev server)."""
     host = os.environ.get("SOCIALPULSE_BI_HOST") or "127.0.0.1"
     workers = os.environ.get("SOCIALPULSE_BI_WORKERS") or "2"
-    return [str(venv_dir() / "bin" / "gunicorn"), "--bind", f"{host}:{bind_port or port()}", "--workers", workers,
-            "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--limit-request-line", "0",
-            "--limit-request-field_size", "0", "superset.app:create_app()"]
+    return [
+        str(venv_dir() / "bin" / "gunicorn"),
+        "--bind",
+        f"{host}:{bind_port or port()}",
+        "--workers",
+        workers,
+        "--threads",
+        "4",
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "120",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "superset.app:create_app()",
+    ]
 
 
 def _parser():
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="socialpulse bi", description="Apache Superset on the published marts: its own venv (.venv-bi), "
-        "state under $SOCIALPULSE_HOME/superset, the dashboards of bi/dashboards (docs/bi.md).")
+        prog="socialpulse bi",
+        description="Apache Superset on the published marts: its own venv (.venv-bi), "
+        "state under $SOCIALPULSE_HOME/superset, the dashboards of bi/dashboards (docs/bi.md).",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{setup,serve,bundle}")
-    sub.add_parser("setup", help="create or update everything (venv, metadata DB, admin user, dashboards), then exit",
-                   description="Create or update everything (venv, metadata DB, admin user, dashboards), then exit.")
-    serve = sub.add_parser("serve", help="setup, then serve the UI on SOCIALPULSE_BI_PORT (8088); the default",
-                           description="Setup, then serve the UI with gunicorn on SOCIALPULSE_BI_HOST:SOCIALPULSE_BI_PORT.")
-    serve.add_argument("--wait-for-publish", action="store_true",
-                       help="wait for the pipeline's first publish instead of failing (the container)")
-    bundle = sub.add_parser("bundle", help="write Superset's import ZIP for the current publish, then exit",
-                            description="Write Superset's asset import ZIP for the current publish, then exit.")
+    sub.add_parser(
+        "setup",
+        help="create or update everything (venv, metadata DB, admin user, dashboards), then exit",
+        description="Create or update everything (venv, metadata DB, admin user, dashboards), then exit.",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="setup, then serve the UI on SOCIALPULSE_BI_PORT (8088); the default",
+        description="Setup, then serve the UI with gunicorn on SOCIALPULSE_BI_HOST:SOCIALPULSE_BI_PORT.",
+    )
+    serve.add_argument(
+        "--wait-for-publish",
+        action="store_true",
+        help="wait for the pipeline's first publish instead of failing (the container)",
+    )
+    bundle = sub.add_parser(
+        "bundle",
+        help="write Superset's import ZIP for the current publish, then exit",
+        description="Write Superset's asset import ZIP for the current publish, then exit.",
+    )
     bundle.add_argument("out", help="path of the ZIP file to write")
     return parser
 
@@ -499,8 +743,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         setup()
         if command == "serve":
-            print(f"bi: Superset on http://{os.environ.get('SOCIALPULSE_BI_HOST') or '127.0.0.1'}:{port()} "
-                  f"(user {ADMIN}, password in {password_file()})", flush=True)
+            print(
+                f"bi: Superset on http://{os.environ.get('SOCIALPULSE_BI_HOST') or '127.0.0.1'}:{port()} "
+                f"(user {ADMIN}, password in {password_file()})",
+                flush=True,
+            )
             os.chdir(state_dir())
             os.execve(serve_command()[0], serve_command(), superset_env())
         return 0

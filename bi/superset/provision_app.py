@@ -19,7 +19,6 @@ import sys
 from zipfile import ZipFile
 
 from flask import g
-
 from superset.app import create_app
 
 bundle_path, username = sys.argv[1], sys.argv[2]
@@ -40,8 +39,14 @@ with app.app_context():
     if "--create-admin" in sys.argv:
         password = sys.stdin.readline().rstrip("\n")
         if security_manager.find_user(username=username) is None:
-            user = security_manager.add_user(username, "socialpulse", "admin", f"{username}@socialpulse.local",
-                                              security_manager.find_role("Admin"), password=password)
+            user = security_manager.add_user(
+                username,
+                "socialpulse",
+                "admin",
+                f"{username}@socialpulse.local",
+                security_manager.find_role("Admin"),
+                password=password,
+            )
             if not user:
                 sys.exit(f"could not create the user {username}")
             db.session.commit()

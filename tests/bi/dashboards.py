@@ -24,8 +24,13 @@ superset_bi = sys.modules.get("bi_superset") or _load()
 
 def chart_columns(chart: dict) -> set[str]:
     """Every column a chart names (axes, groupings, table columns, metric and filter SQL identifiers)."""
-    named = {chart.get("x"), chart.get("y"), chart.get("time_column"), *chart.get("groupby", []),
-             *chart.get("columns", [])}
+    named = {
+        chart.get("x"),
+        chart.get("y"),
+        chart.get("time_column"),
+        *chart.get("groupby", []),
+        *chart.get("columns", []),
+    }
     named |= {c.removesuffix(" desc") for c in chart.get("order_by", [])}
     return {c for c in named if c}
 
@@ -60,7 +65,9 @@ def bind_cards(con, only_marts: set[str] | None = None) -> dict[str, str]:
             if missing:
                 errors[key] = f"unknown columns {sorted(missing)}"
                 continue
-            metrics = [m["sql"] for m in chart.get("metrics", [])] + ([chart["metric"]["sql"]] if "metric" in chart else [])
+            metrics = [m["sql"] for m in chart.get("metrics", [])] + (
+                [chart["metric"]["sql"]] if "metric" in chart else []
+            )
             for expression in metrics or ["count(*)"]:
                 where = " and ".join(f"({w})" for w in chart.get("where", [])) or "true"
                 try:

@@ -31,7 +31,7 @@ return holders.map(h => {
   }
   const error = h.querySelector('.ant-alert-error, [role="alert"], [data-test="error-tooltip"]');
   return {
-    title: (h.querySelector('[data-test="editable-title"], .header-title, [data-test="slice-header"]') || {}).innerText || '',
+    title: (h.querySelector('[data-test="editable-title"], .header-title') || {}).innerText || '',
     loading: !!h.querySelector('[data-test="loading-indicator"], .loading'),
     error: error ? error.innerText.slice(0, 300) : null,
     empty: !!h.querySelector('[data-test="empty-state"]') || /No results/.test(h.innerText),
@@ -142,5 +142,6 @@ def load_dashboard(browser: Browser, base: str, slug: str, timeout_s: float = 30
                                                             or c["bignum"])]
         if charts and len(done) == len(charts):
             return charts
-        assert time.monotonic() < deadline, f"{slug}: charts not rendered: {[c['title'] for c in charts if c not in done]}"
+        pending = [c["title"] for c in charts if c not in done]
+        assert time.monotonic() < deadline, f"{slug}: charts not rendered: {pending}"
         time.sleep(0.25)

@@ -94,8 +94,11 @@ def test_bundle_from_a_published_copy(bi_settings, tmp_path):
         filters = dash["metadata"]["native_filter_configuration"]
         assert [f["filterType"] for f in filters] == ["filter_select", "filter_select", "filter_time"]
         assert [f["name"] for f in filters] == ["Förvaltning", "Plattform", "Period"]
-        chart_ids = {n["meta"]["chartId"]: n["meta"]["uuid"] for n in dash["position"].values()
-                     if isinstance(n, dict) and n.get("type") == "CHART"}
+        chart_ids = {
+            n["meta"]["chartId"]: n["meta"]["uuid"]
+            for n in dash["position"].values()
+            if isinstance(n, dict) and n.get("type") == "CHART"
+        }
         by_uuid = {c["uuid"]: c for c in charts}
         for flt, column in zip(filters[:2], ("department", "platform"), strict=True):
             for chart_id, chart_uuid in chart_ids.items():
@@ -115,14 +118,19 @@ def test_bundle_is_stable_and_english_is_available(bi_settings, tmp_path):
 
 
 def test_lock_pins_what_superset_needs_and_the_same_duckdb():
-    lock = dict(line.split("==") for line in (REPO / "bi/requirements.lock").read_text().splitlines()
-                if "==" in line and not line.startswith("#"))
+    lock = dict(
+        line.split("==")
+        for line in (REPO / "bi/requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
     lock = {k.lower().replace("_", "-"): v for k, v in lock.items()}
     assert lock["apache-superset"] == "6.1.0" and lock["sqlalchemy"].startswith("1.4.")
     assert {"rich", "cachetools", "duckdb-engine", "gunicorn"} <= set(lock)
     assert tuple(int(x) for x in lock["flask-caching"].split(".")[:2]) < (2, 4)
-    main = {k.lower().replace("_", "-"): v for k, v in (line.split("==") for line in
-            (REPO / "requirements.lock").read_text().splitlines() if "==" in line)}
+    main = {
+        k.lower().replace("_", "-"): v
+        for k, v in (line.split("==") for line in (REPO / "requirements.lock").read_text().splitlines() if "==" in line)
+    }
     assert lock["duckdb"] == main["duckdb"]  # the BI side reads what the pipeline writes
 
 
@@ -144,8 +152,13 @@ def test_user_errors_are_one_line_with_exit_2(tmp_path):
     script = str(REPO / "bi" / "superset_bi.py")
     out = subprocess.run([sys.executable, script, "setup"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "run the pipeline first" in out.stderr
-    out = subprocess.run([sys.executable, script, "setup"], env={**env, "SOCIALPULSE_BI_LANG": "de"},
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, script, "setup"],
+        env={**env, "SOCIALPULSE_BI_LANG": "de"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "sv, en" in out.stderr
     assert not (tmp_path / "no-venv").exists()  # checked before any venv is created
 

@@ -30,20 +30,28 @@ LATEST_DAY = "select max(metric_date) from marts.fct_account_daily where views i
 # One number per dashboard, written here independently of the chart definitions: (chart title, SQL on
 # the published copy). The big-number charts use the ",d" format (thousands with commas).
 EXPECTED = {
-    "follower_growth": ("Följare totalt (senast kända per konto)",
-                        "select sum(followers) from (select followers, row_number() over (partition by platform, "
-                        "account_id order by metric_date desc) as rn from marts.fct_follower_growth_daily "
-                        "where followers is not null) where rn = 1"),
-    "trends": ("Visningar senaste hela veckan",
-               "select sum(views) from marts.fct_account_weekly where week_start = "
-               "(select max(week_start) from marts.fct_account_weekly where is_complete_period)"),
-    "audience": ("Publik totalt (senaste mätning)",
-                 "select sum(audience_count) from marts.fct_audience_demographics "
-                 "where is_latest_snapshot and audience_type = 'followers'"),
+    "follower_growth": (
+        "Följare totalt (senast kända per konto)",
+        "select sum(followers) from (select followers, row_number() over (partition by platform, "
+        "account_id order by metric_date desc) as rn from marts.fct_follower_growth_daily "
+        "where followers is not null) where rn = 1",
+    ),
+    "trends": (
+        "Visningar senaste hela veckan",
+        "select sum(views) from marts.fct_account_weekly where week_start = "
+        "(select max(week_start) from marts.fct_account_weekly where is_complete_period)",
+    ),
+    "audience": (
+        "Publik totalt (senaste mätning)",
+        "select sum(audience_count) from marts.fct_audience_demographics "
+        "where is_latest_snapshot and audience_type = 'followers'",
+    ),
     "top_posts": ("Inlägg", "select count(*) from marts.fct_post_performance"),
-    "benchmarks": ("Konton i jämförelsen",
-                   "select count(*) from (select distinct platform, account_id from marts.fct_account_benchmarks "
-                   "where metric_date = (select max(metric_date) from marts.fct_account_benchmarks))"),
+    "benchmarks": (
+        "Konton i jämförelsen",
+        "select count(*) from (select distinct platform, account_id from marts.fct_account_benchmarks "
+        "where metric_date = (select max(metric_date) from marts.fct_account_benchmarks))",
+    ),
     "data_health": ("Avvikelser i datan", "select count(*) from marts.fct_data_quality_findings"),
 }
 
@@ -69,8 +77,11 @@ def _digits(value: str) -> int:
 
 
 def _check(key: str, charts: list[dict], expected: int) -> None:
-    problems = [f"{c['title']}: {c['error'] or 'no data'}" for c in charts
-                if c["error"] or c["empty"] or not (c["painted"] or c["rows"] or c["bignum"])]
+    problems = [
+        f"{c['title']}: {c['error'] or 'no data'}"
+        for c in charts
+        if c["error"] or c["empty"] or not (c["painted"] or c["rows"] or c["bignum"])
+    ]
     assert not problems, f"{key}: {problems}"
     title, _ = EXPECTED[key]
     shown = [c["bignum"] for c in charts if c["title"] == title]

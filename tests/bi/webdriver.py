@@ -8,6 +8,7 @@ run a script, take a screenshot) are plain JSON over HTTP to chromedriver.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import socket
@@ -40,8 +41,9 @@ class Browser:
 
     def __init__(self, profile: Path, width: int = 1600, height: int = 2400):
         self.port = _free_port()
-        self.driver = subprocess.Popen([chromedriver(), f"--port={self.port}"], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+        self.driver = subprocess.Popen(
+            [chromedriver(), f"--port={self.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
         while True:
@@ -55,14 +57,22 @@ class Browser:
                 raise AssertionError("chromedriver did not start")
             time.sleep(0.2)
         args = [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
-        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "pageLoadStrategy": "normal",
-                                                 "goog:chromeOptions": {"binary": chromium(), "args": args}}}}
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "pageLoadStrategy": "normal",
+                    "goog:chromeOptions": {"binary": chromium(), "args": args},
+                }
+            }
+        }
         self.session = self._call("POST", "/session", caps)["value"]["sessionId"]
 
     def _call(self, method: str, path: str, body: dict | None = None, timeout: float = 120) -> dict:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"{}")
@@ -112,10 +122,8 @@ class Browser:
         return png
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, AssertionError):
             self._call("DELETE", f"/session/{self.session}", timeout=30)
-        except (OSError, AssertionError):
-            pass
         self.driver.terminate()
         try:
             self.driver.wait(timeout=10)
