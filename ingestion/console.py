@@ -93,18 +93,17 @@ class Console(Progress):
         root.setLevel(logging.INFO)  # the log file gets INFO (not urllib3's DEBUG) whatever the caller set up
         if self.live:
             from rich.console import Console as RichConsole
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
             from rich.progress import Progress as Bar
 
-            self._bar = Bar(TextColumn("{task.description:<10}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                            console=RichConsole(file=self.stream), transient=True)
+            self._bar = Bar(TextColumn("{task.description:<10}"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                            TextColumn("{task.fields[detail]}"), console=RichConsole(file=self.stream),
+                            transient=True)
             self._bar.start()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        self._stop_display()
         root = logging.getLogger()
         root.removeHandler(self._counting)
         root.setLevel(self._root_level)
@@ -124,7 +123,7 @@ class Console(Progress):
         self.totals.update(p.platform for p in plans)
         text = ", ".join(f"{n} {platform}" for platform, n in sorted(self.totals.items())) or "nothing"
         if self.live:
-            for platform, n in sorted(self.totals.items()):
+            for platform, n in sorted(self.totals.items()) if self._bar is not None else ():
                 self._rows[platform] = self._bar.add_task(platform, total=n, detail="")
         else:
             self._line(f"fetching {text} account(s)")
@@ -138,12 +137,12 @@ class Console(Progress):
         total = self.totals[event.platform] or event.accounts
         detail = f"{requests:,} requests" + (f", {failed} failed" if failed else "")
         if paced >= 1:
-            detail += f", waited {paced:.0f} s for usage limits"
+            detail += f", {paced:.0f} s of waits for usage limits"  # summed over the accounts waiting
         if event.waiting_s >= 1:
             why = "usage to drop" if event.waiting_for == "usage" else "a retry"
             detail += f", waiting {event.waiting_s:.0f} s for {why}"
         if self.live:
-            if event.platform in self._rows:
+            if event.platform in self._rows and self._bar is not None:
                 self._bar.update(self._rows[event.platform], completed=done, detail=detail)
             return
         finished = done >= total
@@ -159,6 +158,8 @@ class Console(Progress):
     def step(self, text: str) -> None:
         """A new phase: a spinner row on a terminal, a line otherwise."""
         if self.live:
+            if self._bar is None:
+                return
             if "step" not in self._rows:
                 self._rows["step"] = self._bar.add_task("", total=None, detail="")
             self._bar.update(self._rows["step"], description=text)
@@ -175,8 +176,14 @@ class Console(Progress):
 
     # -- summary ---------------------------------------------------------------------------------
 
+    def _stop_display(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
     def summary(self, report, out: TextIO | None = None) -> int:
         """Print what the run did and where everything is; returns the exit code (1: some account failed)."""
+        self._stop_display()  # the summary stays on the screen, the progress goes
         return print_summary(report, self.settings, self.command, self.log_path, self._counting.counts, out)
 
 
@@ -196,9 +203,11 @@ def print_summary(report, settings, command: str, log_path: Path | None = None,
         print(f"{label:<10} {text}", file=out)
 
     planned: Counter[str] = Counter()
+    paced: dict[str, set[str]] = defaultdict(set)
     stops: dict[tuple[str, str], dict[str, Any]] = {}
     for fetch in report.fetches:
         planned[fetch["platform"]] += fetch["accounts_ok"] + fetch["accounts_failed"]
+        paced[fetch["platform"]].update(fetch.get("paced_accounts") or [])
         for stop in fetch.get("stopped") or []:
             key = (stop["platform"], stop["scope"])
             if key in stops:
@@ -219,6 +228,8 @@ def print_summary(report, settings, command: str, log_path: Path | None = None,
             text = "quarantined by the load gate, nothing loaded: `socialpulse quarantine list` shows why"
         else:
             text = f"nothing loaded: {n_failed} of {total} accounts failed or skipped" if total else "no accounts"
+        if paced[platform]:  # self-pacing is why a run takes longer than the last one
+            text += f"; {len(paced[platform])} accounts slowed down for usage limits"
         say(platform, text)
     if not report.loads:
         say("fetch", "nothing to fetch: every account's window is already loaded (--force fetches it again)"
@@ -259,6 +270,8 @@ def _next_command(command: str, report, failed: bool, stopped: bool) -> str:
         return f"fix the setting named above, then `socialpulse {command}` again"
     if failed:
         return "`socialpulse status` lists every account with its last error; a re-run fetches the failed ones again"
+    if not report.published and command == "run":
+        return "nothing was published: the message below says why and what repairs it"
     if not report.published:
         return "`socialpulse run` builds the marts and the report" if command != "backfill" else \
             "`socialpulse run` (or a backfill without --no-transform) builds the marts and the report"

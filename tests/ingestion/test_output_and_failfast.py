@@ -217,7 +217,7 @@ def test_pacing_waits_show_in_the_progress(tmp_path, monkeypatch):
     assert result.accounts_failed == 0 and result.paced_accounts == [account]
     lines = stream.getvalue().splitlines()
     last = [line for line in lines if "instagram: 1/1 accounts" in line]
-    assert len(last) == 1 and re.search(r"waited \d+ s for usage limits", last[0]), lines
+    assert len(last) == 1 and re.search(r"\d+ s of waits for usage limits", last[0]), lines
 
 
 def test_live_display_on_a_terminal_draws_and_leaves_no_trace(env):
