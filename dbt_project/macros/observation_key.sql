@@ -15,11 +15,3 @@
 {% macro latest_observation_order() -%}
     observed_at desc, load_id desc
 {%- endmacro %}
-
-{# The observation key as named in base_<platform>__observations (`source` is `metric_source`). #}
-{% macro observation_key_columns() -%}
-    {{ return([
-        'platform', 'account_id', 'object_type', 'object_id', 'metric_source', 'metric_name', 'period',
-        'metric_type', 'dimension', 'dimension_value', 'metric_date',
-    ]) }}
-{%- endmacro %}

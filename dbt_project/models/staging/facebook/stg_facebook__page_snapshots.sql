@@ -5,37 +5,8 @@
     the page_follows insight is missing.
 #}
 
-with
-
-observations as (
-
-    select * from {{ ref('base_facebook__observations') }}
-    where object_type = 'account'
-        and metric_source = 'node'
-        and period = 'snapshot'
-
-),
-
-pivoted as (
-
-    select
-        ---------- ids
-        platform,
-        account_id,
-
-        ---------- dates / timestamps
-        metric_date,
-        max(observed_at) as observed_at,
-        max(last_loaded_at) as last_loaded_at,
-
-        ---------- numerics
-        cast(max(metric_value) filter (where metric_name = 'followers_count') as bigint)
-            as followers,
-        cast(max(metric_value) filter (where metric_name = 'fan_count') as bigint) as page_likes
-
-    from observations
-    group by platform, account_id, metric_date
-
-)
-
-select * from pivoted
+{{ stage_observations(
+    ref('base_facebook__observations'),
+    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
+    pivot={'followers_count': 'followers', 'fan_count': 'page_likes'}
+) }}

@@ -5,38 +5,12 @@
     anchors of follower history (earlier days are reconstructed from the daily flows).
 #}
 
-with
-
-observations as (
-
-    select * from {{ ref('base_instagram__observations') }}
-    where object_type = 'account'
-        and metric_source = 'node'
-        and period = 'snapshot'
-
-),
-
-pivoted as (
-
-    select
-        ---------- ids
-        platform,
-        account_id,
-
-        ---------- dates / timestamps
-        metric_date,
-        max(observed_at) as observed_at,
-        max(last_loaded_at) as last_loaded_at,
-
-        ---------- numerics
-        cast(max(metric_value) filter (where metric_name = 'followers_count') as bigint)
-            as followers,
-        cast(max(metric_value) filter (where metric_name = 'follows_count') as bigint) as follows,
-        cast(max(metric_value) filter (where metric_name = 'media_count') as bigint) as media_count
-
-    from observations
-    group by platform, account_id, metric_date
-
-)
-
-select * from pivoted
+{{ stage_observations(
+    ref('base_instagram__observations'),
+    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
+    pivot={
+        'followers_count': 'followers',
+        'follows_count': 'follows',
+        'media_count': 'media_count',
+    }
+) }}

@@ -6,36 +6,8 @@
     until the stats fields are known.
 #}
 
-with
-
-observations as (
-
-    select * from {{ ref('base_snapchat__observations') }}
-    where object_type = 'account'
-        and metric_source = 'node'
-        and period = 'snapshot'
-
-),
-
-pivoted as (
-
-    select
-        ---------- ids
-        platform,
-        account_id,
-
-        ---------- dates / timestamps
-        metric_date,
-        max(observed_at) as observed_at,
-        max(last_loaded_at) as last_loaded_at,
-
-        ---------- numerics
-        cast(max(metric_value) filter (where metric_name = 'subscriber_count') as bigint)
-            as followers
-
-    from observations
-    group by platform, account_id, metric_date
-
-)
-
-select * from pivoted
+{{ stage_observations(
+    ref('base_snapchat__observations'),
+    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
+    pivot={'subscriber_count': 'followers'}
+) }}

@@ -8,46 +8,22 @@
     of subscriber growth: the public subscriberCount is rounded, see stg_youtube__channel_snapshots).
 #}
 
-with
-
-observations as (
-
-    select * from {{ ref('base_youtube__observations') }}
-    where object_type = 'account'
-        and metric_source = 'insights'
-        and period = 'day'
-        and dimension = ''
-
-),
-
-pivoted as (
-
-    select
-        ---------- ids
-        platform,
-        account_id,
-
-        ---------- dates / timestamps
-        metric_date,
-        max(observed_at) as observed_at,
-        max(last_loaded_at) as last_loaded_at,
-
-        ---------- numerics
-        cast(max(metric_value) filter (where metric_name = 'views') as bigint) as views,
-        cast(max(metric_value) filter (where metric_name = 'estimatedMinutesWatched') as bigint)
-            as watch_time_minutes,
-        cast(max(metric_value) filter (where metric_name = 'likes') as bigint) as likes,
-        cast(max(metric_value) filter (where metric_name = 'comments') as bigint) as comments,
-        cast(max(metric_value) filter (where metric_name = 'shares') as bigint) as shares,
-        cast(max(metric_value) filter (where metric_name = 'subscribersGained') as bigint)
-            as subscribers_gained,
-        cast(max(metric_value) filter (where metric_name = 'subscribersLost') as bigint)
-            as subscribers_lost,
-        cast(max(restatement_count) as integer) as max_restatement_count
-
-    from observations
-    group by platform, account_id, metric_date
-
-)
-
-select * from pivoted
+{{ stage_observations(
+    ref('base_youtube__observations'),
+    where={
+        'object_type': 'account',
+        'metric_source': 'insights',
+        'period': 'day',
+        'dimension': '',
+    },
+    pivot={
+        'views': 'views',
+        'estimatedMinutesWatched': 'watch_time_minutes',
+        'likes': 'likes',
+        'comments': 'comments',
+        'shares': 'shares',
+        'subscribersGained': 'subscribers_gained',
+        'subscribersLost': 'subscribers_lost',
+    },
+    aggregates=['cast(max(restatement_count) as integer) as max_restatement_count']
+) }}

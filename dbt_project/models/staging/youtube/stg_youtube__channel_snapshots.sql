@@ -8,38 +8,12 @@
     int_followers_daily_reconstructed), and everything derived from it is flagged is_estimated.
 #}
 
-with
-
-observations as (
-
-    select * from {{ ref('base_youtube__observations') }}
-    where object_type = 'account'
-        and metric_source = 'node'
-        and period = 'snapshot'
-
-),
-
-pivoted as (
-
-    select
-        ---------- ids
-        platform,
-        account_id,
-
-        ---------- dates / timestamps
-        metric_date,
-        max(observed_at) as observed_at,
-        max(last_loaded_at) as last_loaded_at,
-
-        ---------- numerics
-        cast(max(metric_value) filter (where metric_name = 'subscriberCount') as bigint)
-            as subscriber_count_rounded,
-        cast(max(metric_value) filter (where metric_name = 'viewCount') as bigint) as view_count,
-        cast(max(metric_value) filter (where metric_name = 'videoCount') as bigint) as video_count
-
-    from observations
-    group by platform, account_id, metric_date
-
-)
-
-select * from pivoted
+{{ stage_observations(
+    ref('base_youtube__observations'),
+    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
+    pivot={
+        'subscriberCount': 'subscriber_count_rounded',
+        'viewCount': 'view_count',
+        'videoCount': 'video_count',
+    }
+) }}

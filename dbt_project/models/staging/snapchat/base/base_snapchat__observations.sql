@@ -1,13 +1,4 @@
-{#
-    One row per snapchat observation key (all object types and sources): the latest observation, the
-    first value delivered, and how often the key was fetched and restated. Incremental: a nightly
-    run re-derives only the keys that received new observations (macro deduplicate_observations).
-#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=observation_key_columns(),
-    on_schema_change='append_new_columns',
-) }}
-
+{# One row per snapchat observation key: the latest observation, the first value delivered, how
+   often the key was fetched and restated (macro deduplicate_observations). Incremental, configured
+   for every staging/<platform>/base/ folder at once in dbt_project.yml. #}
 {{ deduplicate_observations(source('snapchat', 'observations'), source('registry', 'loads'), 'snapchat') }}
