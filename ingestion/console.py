@@ -7,8 +7,9 @@ So, for the length of the work:
 - every log record (dbt's lines, the load and mart gates, each account's failure) goes to a log
   file, $SOCIALPULSE_HOME/logs/<command>-<UTC time>.log, and none to the terminal;
 - the progress shows per platform the accounts and requests done and the waits for usage limits:
-  live on a terminal, as a plain line at most every PLAIN_EVERY_S seconds (and at each phase)
-  when the output is a file or a pipe (cron, CI), so a log of the run still says how it went;
+  live on a terminal; when the output is a file or a pipe (cron, CI), as plain lines: at each
+  phase, at most every PLAIN_EVERY_S seconds per platform, and a "still running" line when
+  nothing else was said for that long (a paced round or dbt can take minutes);
 - the summary says per platform what was loaded, what stopped a platform and how to fix it
   (once), which accounts failed (grouped by cause), where the warehouse, BI copy, report and log
   are, and the command to run next.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -65,6 +67,11 @@ class Console(Progress):
         self._root_level = logging.WARNING
         self._bar: Any = None
         self._rows: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._current = ""  # what is going on now (plain mode repeats it when nothing else is said)
+        self._last_line = time.monotonic()
+        self._quiet = threading.Event()  # set: the ticker stops
+        self._ticker: threading.Thread | None = None
 
     # -- context: log routing --------------------------------------------------------------------
 
@@ -100,7 +107,16 @@ class Console(Progress):
                             TextColumn("{task.fields[detail]}"), console=RichConsole(file=self.stream),
                             transient=True)
             self._bar.start()
+        else:
+            self._ticker = threading.Thread(target=self._tick, name="socialpulse-progress", daemon=True)
+            self._ticker.start()
         return self
+
+    def _tick(self) -> None:
+        """Plain mode: say what is still going on when nothing was said for PLAIN_EVERY_S."""
+        while not self._quiet.wait(min(1.0, PLAIN_EVERY_S)):
+            if self._current and time.monotonic() - self._last_line >= PLAIN_EVERY_S:
+                self._line(f"{self._current} (still running)")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._stop_display()
@@ -141,19 +157,22 @@ class Console(Progress):
         if event.waiting_s >= 1:
             why = "usage to drop" if event.waiting_for == "usage" else "a retry"
             detail += f", waiting {event.waiting_s:.0f} s for {why}"
+        elif event.in_flight:
+            detail += f", {event.in_flight:,} calls in flight"
         if self.live:
             if event.platform in self._rows and self._bar is not None:
                 self._bar.update(self._rows[event.platform], completed=done, detail=detail)
             return
         finished = done >= total
         now = time.monotonic()
+        self._current = f"{event.platform}: {done}/{total} accounts, {detail}"
         if finished and event.platform in self._finished:
             return
         if finished or event.waiting_s >= 5 or now - self._said.get(event.platform, 0.0) >= PLAIN_EVERY_S:
             self._said[event.platform] = now
             if finished:
                 self._finished.add(event.platform)
-            self._line(f"{event.platform}: {done}/{total} accounts, {detail}")
+            self._line(self._current)
 
     def step(self, text: str) -> None:
         """A new phase: a spinner row on a terminal, a line otherwise."""
@@ -164,6 +183,7 @@ class Console(Progress):
                 self._rows["step"] = self._bar.add_task("", total=None, detail="")
             self._bar.update(self._rows["step"], description=text)
         else:
+            self._current = text
             self._line(text)
 
     def _platform(self, platform: str) -> tuple[int, int, int, float]:
@@ -172,11 +192,17 @@ class Console(Progress):
                 sum(e.paced_s for e in events))
 
     def _line(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.started:5.0f} s] {text}", file=self.stream, flush=True)
+        with self._lock:
+            self._last_line = time.monotonic()
+            print(f"[{self._last_line - self.started:5.0f} s] {text}", file=self.stream, flush=True)
 
     # -- summary ---------------------------------------------------------------------------------
 
     def _stop_display(self) -> None:
+        self._quiet.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

@@ -62,6 +62,7 @@ class FetchProgress:
     paced_s: float  # seconds spent waiting for usage to drop, so far
     waiting_s: float = 0.0  # the engine is about to wait this long ...
     waiting_for: str = ""  # ... for "usage" to drop (pacing) or for a "retry" (backoff)
+    in_flight: int = 0  # calls of the round being sent now (a paced round can take minutes)
 
 
 class Progress:
@@ -418,6 +419,7 @@ class _Rounds:
                 self._observe(account, None)
             else:
                 self.held.append(account)
+        self._report()  # the platform has started (its first round may take a while)
         while True:
             self._release()
             self.queue = [item for item in self.queue if self.accounts[item[0].account_id].error is None]
@@ -474,6 +476,7 @@ class _Rounds:
         if not round_items:
             return
         used = {spec.account_id: accounts[spec.account_id].generation for spec, _ in round_items}
+        self._report(in_flight=round_items)
         outcomes = self.executor.execute([(spec, accounts[spec.account_id].token) for spec, _ in round_items])
         for (spec, attempt), outcome in zip(round_items, outcomes, strict=True):
             account = accounts[spec.account_id]
@@ -522,8 +525,10 @@ class _Rounds:
                          "message": f"skipped: {stop['reason']} (the first {len(stop['first_accounts'])} "
                                     f"accounts failed alike; fix: {stop['fix']})"}
 
-    def _report(self, waiting_s: float = 0.0, waiting_for: str = "") -> None:
-        pending = {spec.account_id for spec, _, _ in self.queue} | {a.plan.account_id for a in self.held}
+    def _report(self, waiting_s: float = 0.0, waiting_for: str = "",
+                in_flight: list[tuple[RequestSpec, int]] = ()) -> None:
+        pending = ({spec.account_id for spec, _, _ in self.queue} | {a.plan.account_id for a in self.held}
+                   | {spec.account_id for spec, _ in in_flight})
         finished = [a for a in self.accounts.values() if a.error is not None or a.plan.account_id not in pending]
         platform = next(iter(self.accounts.values())).plan.platform
         self.progress.fetched(FetchProgress(
@@ -531,7 +536,7 @@ class _Rounds:
             failed=sum(1 for a in finished if a.error is not None),
             requests=sum(a.requests for a in self.accounts.values()),
             paced_s=round(self.waited_s + sum(self.client.stats.paced_s.values()), 3),
-            waiting_s=round(waiting_s, 3), waiting_for=waiting_for))
+            waiting_s=round(waiting_s, 3), waiting_for=waiting_for, in_flight=len(in_flight)))
 
 
 def _credential_cause(account: _Account) -> Cause | None:

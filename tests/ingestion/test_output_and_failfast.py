@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+import time
 from datetime import date
 from pathlib import Path
 
@@ -168,9 +169,10 @@ def test_a_healthy_run_prints_a_short_summary_and_files_the_detail(env, capsys):
     log_path = Path(where["log"].split(" (")[0])
     assert log_path.parent == settings.home_abs / "logs" and log_path.is_file()
     assert "socialpulse status" in where["next"]
-    # stderr: plain progress lines only (not a terminal), each phase once, per-platform counts
+    # stderr: plain progress lines only (not a terminal), each phase once, per-platform counts, and a
+    # "still running" line for any 10 s without news (dbt build)
     assert err and all(re.match(r"\[\s*\d+ s\] ", line) for line in err), err
-    assert len(err) <= 25, err
+    assert len([line for line in err if not line.endswith("(still running)")]) <= 25, err
     for phase in ("dbt build", "mart gate", "publishing", "report"):
         assert sum(line.endswith(f"] {phase}") for line in err) == 1, err
     for platform, n in PER_PLATFORM.items():
@@ -230,3 +232,18 @@ def test_live_display_on_a_terminal_draws_and_leaves_no_trace(env):
         console.step("loading facebook")
     assert console.chunks["facebook"]["c0"].done == 1
     assert "Traceback" not in stream.getvalue()
+
+
+def test_plain_progress_says_still_running_when_a_phase_is_long(env, monkeypatch):
+    """Not a terminal: a phase that says nothing for PLAIN_EVERY_S (dbt, a paced round) is still
+    reported, so a cron log never goes silent for minutes."""
+    from ingestion import console as console_mod
+
+    monkeypatch.setattr(console_mod, "PLAIN_EVERY_S", 0.2)
+    stream = io.StringIO()
+    with Console("run", env, stream=stream, live=False) as console:
+        console.step("dbt build")
+        deadline = time.monotonic() + 30
+        while "dbt build (still running)" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the ticker's line, bounded by the deadline
+    assert "] dbt build (still running)" in stream.getvalue()
