@@ -51,7 +51,7 @@ from ingestion.warehouse import connect
 log = logging.getLogger(__name__)
 
 FACT = "marts.fct_follower_growth_daily"
-FINDINGS_TABLE = "marts.fct_data_quality_findings"
+FINDINGS_TABLE = "quality.data_quality_findings"  # in marts as the dbt view fct_data_quality_findings
 FACT_COLUMNS = (
     "platform", "account_id", "metric_date", "followers", "followers_gained", "followers_lost", "net_followers",
     "is_estimated", "views", "reach", "engagements", "growth_rate_28d",
@@ -349,7 +349,7 @@ def _write_findings(con, findings: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(findings, columns=list(FINDING_COLUMNS))
     con.register("gate_findings", frame)
     try:
-        con.execute("create schema if not exists marts")
+        con.execute("create schema if not exists quality")
         con.execute(
             f"""
             create or replace table {FINDINGS_TABLE} as

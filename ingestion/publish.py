@@ -286,7 +286,8 @@ def _write(
         names = [
             r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'src' and schema_name = ? "
-                "order by table_name", [MARTS_SCHEMA],
+                "union all select view_name from duckdb_views() where database_name = 'src' and schema_name = ? "
+                "order by 1", [MARTS_SCHEMA, MARTS_SCHEMA],  # views too: fct_data_quality_findings
             ).fetchall()
         ]
         if not names:

@@ -257,6 +257,28 @@ RAW_DDL: tuple[str, ...] = (
 )
 
 
+# The mart gate's findings (ingestion/mart_gate.py rewrites the table on each run). Its own schema:
+# every relation in `marts` is a dbt model, and `marts.fct_data_quality_findings` is a view on this
+# table (dbt source `quality`), so the table must exist before the first dbt build binds the view.
+QUALITY_DDL: tuple[str, ...] = (
+    "create schema if not exists quality",
+    """
+    create table if not exists quality.data_quality_findings (
+        found_at timestamptz,
+        check_name varchar,
+        severity varchar,              -- error (blocks publish) | warning
+        platform varchar,
+        account_id varchar,
+        metric_date date,
+        metric varchar,
+        value double,
+        expected double,
+        detail varchar
+    )
+    """,
+)
+
+
 def warehouse_path(home: Path) -> Path:
     """Where the working warehouse lives (contract: `$SOCIALPULSE_HOME/warehouse.duckdb`)."""
     return home / "warehouse.duckdb"
@@ -284,10 +306,10 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw tables if they do not exist yet."""
+    """Create the raw tables (and the mart gate's findings table) if they do not exist yet."""
     from ingestion.peer_schema import PEER_DDL  # peer snapshots (issue 22), docs/peers.md
 
-    for ddl in (*RAW_DDL, *PEER_DDL):
+    for ddl in (*RAW_DDL, *PEER_DDL, *QUALITY_DDL):
         con.execute(ddl)
     # Warehouses created before population became optional (idempotent in DuckDB).
     con.execute("alter table raw.organisation alter column population drop not null")

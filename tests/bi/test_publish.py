@@ -69,6 +69,29 @@ def test_publish_copies_marts_to_duckdb_and_parquet_with_a_log(bi_settings):
     assert _leftovers(bi) == []
 
 
+
+def test_a_view_in_marts_is_published_as_a_table(bi_settings):
+    # marts.fct_data_quality_findings is a dbt view on the mart gate's own table (quality schema), so
+    # it is current right after the gate; the BI copy must still hold it as a table (and Parquet).
+    from ingestion.warehouse import connect
+
+    con = connect(bi_settings.warehouse)  # creates quality.data_quality_findings like every writer
+    try:
+        con.execute("insert into quality.data_quality_findings (check_name, severity, detail)"
+                    " values ('freshness', 'warning', 'stale'), ('anomalies', 'warning', 'spike')")
+        con.execute("create view marts.fct_data_quality_findings as select * from quality.data_quality_findings")
+    finally:
+        con.close()
+    result = publish.publish(bi_settings, run_id="run-42")
+    bi = bi_settings.bi_dir
+    assert result.tables["fct_data_quality_findings"] == 2
+    assert _ro(bi / "socialpulse.duckdb", "select table_type from information_schema.tables "
+               "where table_schema = 'marts' and table_name = 'fct_data_quality_findings'") == [("BASE TABLE",)]
+    assert _ro(bi / "socialpulse.duckdb", "select check_name from marts.fct_data_quality_findings order by 1"
+               ) == [("anomalies",), ("freshness",)]
+    parquet = bi / "parquet" / "fct_data_quality_findings.parquet"
+    assert duckdb.sql(f"select count(*) from '{parquet}'").fetchall()[0][0] == 2
+
 def test_publish_log_accumulates_and_records_new_loads(bi_settings):
     first = publish.publish(bi_settings)
     add_rows(bi_settings.warehouse, "fct_account_daily", 7)

@@ -1,6 +1,7 @@
 """The mart gate on a real DuckDB warehouse: hard failures (continuity, completeness, plausibility)
-raise and block publish, warnings (freshness, anomalies) land in marts.fct_data_quality_findings
-without blocking, and an expectation that raises is a gate error.
+raise and block publish, warnings (freshness, anomalies) land in quality.data_quality_findings (in
+marts as the dbt view fct_data_quality_findings) without blocking, and an expectation that raises is
+a gate error.
 
 The mart is written here the way dbt writes it (only the contract columns the gate relies on), so
 the test does not depend on the models a colleague is changing."""
@@ -70,7 +71,7 @@ def _build(settings: Settings, fact: pd.DataFrame, extra_accounts: tuple[tuple[s
 
 def _findings(settings: Settings) -> list[dict]:
     rows = query(settings.warehouse, "select check_name, severity, platform, account_id, metric_date, metric, value, "
-                 "expected, detail from marts.fct_data_quality_findings order by all")
+                 "expected, detail from quality.data_quality_findings order by all")
     keys = ("check_name", "severity", "platform", "account_id", "metric_date", "metric", "value", "expected", "detail")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
