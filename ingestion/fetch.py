@@ -466,8 +466,8 @@ class _Rounds:
 
     def _round(self, round_items: list[tuple[RequestSpec, int]]) -> None:
         accounts = self.accounts
-        if self.client.pause_remaining() > 0:
-            self._report(self.client.pause_remaining(), "usage")
+        if self.client.pause_remaining() > 0:  # the whole round waits for the app's usage to drop
+            self._report(self.client.pause_remaining(), "usage", in_flight=round_items)
         _refresh_tokens(accounts, round_items)
         for account_id in dict.fromkeys(spec.account_id for spec, _ in round_items):
             if accounts[account_id].error is not None:  # its refresh credential was refused

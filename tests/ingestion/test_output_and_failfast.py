@@ -220,6 +220,8 @@ def test_pacing_waits_show_in_the_progress(tmp_path, monkeypatch):
     lines = stream.getvalue().splitlines()
     last = [line for line in lines if "instagram: 1/1 accounts" in line]
     assert len(last) == 1 and re.search(r"\d+ s of waits for usage limits", last[0]), lines
+    # an account counts as done only once nothing of it is in flight or waiting
+    assert [line for line in lines if "instagram:" in line][-1] == last[0] and "in flight" not in last[0]
 
 
 def test_live_display_on_a_terminal_draws_and_leaves_no_trace(env):
