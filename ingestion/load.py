@@ -46,7 +46,7 @@ from ingestion import landing, quality
 from ingestion.fetch import PLATFORM_MODULES
 from ingestion.metrics import known_metrics
 from ingestion.platforms.meta import ParseError
-from ingestion.quarantine import store as quarantine_batch
+from ingestion.quarantine_store import store as quarantine_batch
 from ingestion.registry import Registry
 from ingestion.settings import Settings
 from ingestion.warehouse import connect

@@ -17,7 +17,9 @@ from ingestion.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _read(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+def read(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of `sql` on the warehouse, read-only; [] when it is missing, locked by a writer, or older
+    than the table asked for (planning and status must never block on, or block, the writer)."""
     if not settings.warehouse.exists():
         return []
     try:
@@ -33,16 +35,20 @@ def _read(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         con.close()
 
 
+# The old private name, for callers not yet moved to `read` (cli.py, mart_gate.py).
+_read = read
+
+
 def retired_metrics(settings: Settings) -> frozenset[tuple[str, str]]:
     """(platform, metric) pairs the platforms refused as retired or invalid."""
-    return frozenset(_read(settings, "select distinct platform, metric_name from raw.metric_registry_events"))
+    return frozenset(read(settings, "select distinct platform, metric_name from raw.metric_registry_events"))
 
 
 def covered_days(settings: Settings, platform: str, account_id: str) -> list[tuple[date, date]]:
     """Inclusive day ranges fetched successfully for an account (coverage ledger, outcome ok)."""
     return [
         (row[0], row[1])
-        for row in _read(
+        for row in read(
             settings,
             "select since, until from raw.coverage where platform = ? and account_id = ? and outcome = 'ok' "
             "and endpoint = 'account' order by since",

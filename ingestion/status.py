@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ingestion.mart_gate import MartGateConfig, publish_state
 from ingestion.plan import last_complete_day
 from ingestion.settings import Settings
-from ingestion.state import _read
+from ingestion.state import read
 
 # Columns of the printed status: fits any terminal and any log viewer.
 WIDTH = 80
@@ -55,7 +55,7 @@ _COLUMNS = ("platform", "account_id", "name", "department", "first_day", "last_d
 
 def account_status(settings: Settings) -> list[dict[str, Any]]:
     """One row per registered account (as of the last load)."""
-    return [dict(zip(_COLUMNS, row, strict=True)) for row in _read(settings, _STATUS_SQL)]
+    return [dict(zip(_COLUMNS, row, strict=True)) for row in read(settings, _STATUS_SQL)]
 
 
 def account_state(row: dict[str, Any], now: datetime | None = None) -> str:
