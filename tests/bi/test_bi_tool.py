@@ -19,7 +19,7 @@ from tests.bi.dashboards import bind_cards, chart_columns, superset_bi
 from tests.bi.dbt_schema import empty_marts, mart_columns
 
 REPO = Path(__file__).resolve().parents[2]
-TOPICS = {"follower_growth", "trends", "audience", "top_posts", "benchmarks", "data_health"}
+TOPICS = {"follower_growth", "trends", "audience", "top_posts", "benchmarks", "data_health", "peers"}
 
 
 def _labels(value) -> None:

@@ -24,7 +24,7 @@ from tests.bi.superset_live import Server, inventory, load_dashboard, login, run
 from tests.bi.webdriver import Browser
 
 ARTEFACTS = Path(os.environ.get("SOCIALPULSE_TEST_ARTEFACTS") or "/tmp/socialpulse-test-artefacts")
-DASHBOARDS = ("follower_growth", "trends", "audience", "top_posts", "benchmarks", "data_health")
+DASHBOARDS = ("follower_growth", "trends", "audience", "top_posts", "benchmarks", "data_health", "peers")
 LATEST_DAY = "select max(metric_date) from marts.fct_account_daily where views is not null"
 
 # One number per dashboard, written here independently of the chart definitions: (chart title, SQL on
@@ -53,6 +53,11 @@ EXPECTED = {
         "where metric_date = (select max(metric_date) from marts.fct_account_benchmarks))",
     ),
     "data_health": ("Avvikelser i datan", "select count(*) from marts.fct_data_quality_findings"),
+    "peers": (
+        "Vår plats (alla plattformar)",
+        "select min(rank_followers) from marts.fct_peer_comparison_daily where is_own and platform = 'all' "
+        "and snapshot_date = (select max(snapshot_date) from marts.fct_peer_comparison_daily)",
+    ),
 }
 
 
