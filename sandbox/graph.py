@@ -50,6 +50,7 @@ from sandbox import content as C
 from sandbox import data as D
 from sandbox.faults import NON_JSON_STATUS, FaultInjector, FaultPlan, drift, html_page, truncate
 from sandbox.ratelimit import RateLimiter, Usage
+from sandbox.wire import GraphError, GraphResponse, parse_fields
 
 DAY = 86400
 PAGE_WINDOW_DAYS = 90
@@ -65,43 +66,6 @@ ME_ID = "61550000000001"
 ME_NAME = "SocialPulse Sandbox System User"
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
-
-
-class GraphResponse(NamedTuple):
-    """What the HTTP layer sends: status, extra headers, JSON-serialisable body.
-
-    ``raw`` replaces the JSON body with these bytes (HTML pages, truncated JSON); ``action``
-    "reset" closes the connection without answering; ``delay_s`` holds the answer that long.
-    """
-
-    status: int
-    headers: dict[str, str]
-    body: Any
-    raw: bytes | None = None
-    action: str | None = None
-    delay_s: float = 0.0
-
-
-class GraphError(Exception):
-    """Raised inside handlers; rendered as the Graph error envelope."""
-
-    def __init__(
-        self,
-        message: str,
-        code: int,
-        *,
-        status: int = 400,
-        type_: str = "OAuthException",
-        subcode: int | None = None,
-        is_transient: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-        self.type = type_
-        self.subcode = subcode
-        self.is_transient = is_transient
 
 
 # ------------------------------------------------------------------------------------------------
@@ -963,7 +927,7 @@ class GraphApp:
         if obj == "me":
             if not rest:
                 return _select(
-                    _parse_fields(query.get("fields"), "id,name"), ME_FIELDS, "User", {"id": ME_ID, "name": ME_NAME}
+                    parse_fields(query.get("fields"), "id,name"), ME_FIELDS, "User", {"id": ME_ID, "name": ME_NAME}
                 )
             if rest == ["accounts"]:
                 self._require(token, "pages_show_list")
@@ -995,7 +959,7 @@ class GraphApp:
         if target.kind == "page":
             if edge is None:
                 self._require(token, "pages_read_engagement")
-                return self._page_node(target.index, _parse_fields(query.get("fields"), "id,name"), PAGE_FIELDS)
+                return self._page_node(target.index, parse_fields(query.get("fields"), "id,name"), PAGE_FIELDS)
             if edge == "insights":
                 self._require(token, "read_insights")
                 return self._page_insights(obj, query, version, base_url)
@@ -1005,7 +969,7 @@ class GraphApp:
         elif target.kind == "ig":
             if edge is None:
                 self._require(token, "instagram_basic")
-                return self._ig_node(target.index, _parse_fields(query.get("fields"), "id,username"))
+                return self._ig_node(target.index, parse_fields(query.get("fields"), "id,username"))
             if edge == "insights":
                 self._require(token, "instagram_manage_insights")
                 return self._ig_insights(obj, query, version, base_url)
@@ -1015,14 +979,14 @@ class GraphApp:
         elif target.kind == "post":
             if edge is None:
                 self._require(token, "pages_read_engagement")
-                return self._post_node(target.item, _parse_fields(query.get("fields"), "id,message,created_time"))
+                return self._post_node(target.item, parse_fields(query.get("fields"), "id,message,created_time"))
             if edge == "insights":
                 self._require(token, "read_insights")
                 return self._post_insights(target, query)
         elif target.kind == "media":
             if edge is None:
                 self._require(token, "instagram_basic")
-                return self._media_node(target.item, _parse_fields(query.get("fields"), "id"))
+                return self._media_node(target.item, parse_fields(query.get("fields"), "id"))
             if edge == "insights":
                 self._require(token, "instagram_manage_insights")
                 return self._media_insights(target, query)
@@ -1101,7 +1065,7 @@ class GraphApp:
             if name not in allowed:
                 raise _nonexisting_field(name, "Page")
             if name == "instagram_business_account":
-                out[name] = self._ig_node(index, _parse_fields(sub, "id"))
+                out[name] = self._ig_node(index, parse_fields(sub, "id"))
             else:
                 out[name] = values[name]()
         return out
@@ -1132,7 +1096,7 @@ class GraphApp:
         return out
 
     def _me_accounts(self, query: dict[str, str], version: str, base_url: str, token: str) -> dict:
-        fields = _parse_fields(query.get("fields"), "id,name,category,tasks")
+        fields = parse_fields(query.get("fields"), "id,name,category,tasks")
         allowed = PAGE_FIELDS | ACCOUNTS_EDGE_EXTRA_FIELDS
         for name, _ in fields:
             if name not in allowed:
@@ -1180,7 +1144,7 @@ class GraphApp:
             kinds, default_fields, node = frozenset({"FEED", "REELS"}), "id", self._media_node
         else:
             kinds, default_fields, node = frozenset({"STORY"}), "id", self._media_node
-        fields = _parse_fields(query.get("fields"), default_fields)
+        fields = parse_fields(query.get("fields"), default_fields)
         node_type, allowed = ("PagePost", POST_FIELDS) if target.kind == "page" else ("ShadowIGMedia", MEDIA_FIELDS)
         for name, _ in fields:
             if name not in allowed:
@@ -1792,24 +1756,6 @@ def _parse_time(query: dict[str, str], key: str) -> int:
     except ValueError:
         # UNVERIFIED wording; the real API also accepts strtotime() phrases, the sandbox doesn't.
         raise GraphError(f"(#100) The parameter {key} must be a unix timestamp or a date (YYYY-MM-DD)", 100) from None
-
-
-def _parse_fields(raw: str | None, default: str) -> list[tuple[str, str | None]]:
-    """Split ``a,b{c,d},e`` at top-level commas into [(name, subfields-or-None), ...]."""
-    text = raw if raw and raw.strip() else default
-    out: list[tuple[str, str | None]] = []
-    depth, token = 0, ""
-    for ch in text + ",":
-        if ch == "," and depth == 0:
-            token = token.strip()
-            if token:
-                name, brace, sub = token.partition("{")
-                out.append((name.strip(), sub[:-1] if brace and sub.endswith("}") else None))
-            token = ""
-            continue
-        depth += (ch == "{") - (ch == "}")
-        token += ch
-    return list(dict.fromkeys(out))
 
 
 def _select(fields: list[tuple[str, str | None]], allowed: frozenset, node_type: str, values: dict) -> dict:

@@ -41,9 +41,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox.wire import GraphError, GraphResponse, parse_fields
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp, GraphResponse
+    from sandbox.graph import GraphApp
 
 PEER_PAGE_MIN, PEER_PAGE_MAX = 300_000_000_000_000, 399_999_999_999_999
 HIDDEN_PAGE_MIN, HIDDEN_PAGE_MAX = 400_000_000_000_000, 499_999_999_999_999
@@ -211,7 +212,6 @@ class PeerApp:
 
     def route(self, obj: str, rest: list[str], target: Any, query: dict[str, str], token: str) -> dict | None:
         """Answer a peer request inside ``GraphApp._route``; None when the request is not one."""
-        from sandbox.graph import GraphError, _parse_fields
 
         if rest:
             return None
@@ -221,7 +221,7 @@ class PeerApp:
                 return None
             self.app._require(token, "instagram_basic")
             out: dict[str, Any] = {}
-            for name, sub in _parse_fields(raw, "id"):
+            for name, sub in parse_fields(raw, "id"):
                 field, arg, sub_fields = _parse_call(name + ("{" + sub + "}" if sub is not None else ""))
                 if field == "business_discovery":
                     out[field] = self._business_discovery(arg or "", sub_fields or "id")
@@ -235,7 +235,6 @@ class PeerApp:
         return None
 
     def _business_discovery(self, username: str, sub_fields: str) -> dict:
-        from sandbox.graph import GraphError, _parse_fields
 
         if not username:
             raise GraphError("(#100) business_discovery needs username(<name>)", 100)  # UNVERIFIED wording
@@ -245,13 +244,13 @@ class PeerApp:
             raise GraphError(f"Invalid user id: the user with username: {username} cannot be found.", 110,
                              subcode=2207013)
         out: dict[str, Any] = {}
-        for name, sub in _parse_fields(sub_fields, "id"):
+        for name, sub in parse_fields(sub_fields, "id"):
             field, arg, media_fields = _parse_call(name + ("{" + sub + "}" if sub is not None else ""))
             if field not in BD_FIELDS:
                 raise GraphError(f"(#100) Tried accessing nonexisting field ({field}) on node type (IGUser)", 100)
             if field == "media":
                 limit = min(int(arg) if arg and arg.isdigit() else 25, MEDIA_LIMIT_MAX)
-                wanted = [f for f, _ in _parse_fields(media_fields, "id")]
+                wanted = [f for f, _ in parse_fields(media_fields, "id")]
                 for f in wanted:
                     if f not in BD_MEDIA_FIELDS:
                         raise GraphError(f"(#100) Tried accessing nonexisting field ({f}) on node type (IGMedia)", 100)
@@ -269,7 +268,6 @@ class PeerApp:
         return out
 
     def _page(self, page_id: str, query: dict[str, str], token: str) -> dict:
-        from sandbox.graph import GraphError, _parse_fields
 
         if "nopagefeature" in token:
             raise GraphError(MISSING_FEATURE, 10)
@@ -286,7 +284,7 @@ class PeerApp:
         values = {"id": page_id, "name": f"Peer Page {page_id[-4:]}", "link": f"https://www.facebook.com/{slug}",
                   "username": slug, "followers_count": truth["followers"], "fan_count": truth["fan_count"]}
         out = {}
-        for name, _sub in _parse_fields(query.get("fields"), "id,name"):
+        for name, _sub in parse_fields(query.get("fields"), "id,name"):
             if name not in PAGE_PUBLIC_FIELDS:
                 raise GraphError(f"(#100) Tried accessing nonexisting field ({name}) on node type (Page)", 100)
             out[name] = values[name]
@@ -317,7 +315,6 @@ class PeerApp:
 
     def youtube_channels(self, method: str, query: dict[str, str], headers: Mapping[str, str]) -> GraphResponse:
         """``channels.list`` for peer channels: same auth, faults and quota as the own channels."""
-        from sandbox.graph import GraphResponse
         from sandbox.youtube import YT_PARTS, GoogleError, _etag
 
         yt = self.app.youtube
@@ -381,7 +378,6 @@ class PeerApp:
 
     def truth_response(self, query: dict[str, str]) -> GraphResponse:
         """``GET /__truth/peers?refs=instagram:x,facebook:3000...,youtube:@y[&now=ISO]``."""
-        from sandbox.graph import GraphResponse
 
         try:
             now = datetime.fromisoformat(query["now"]) if query.get("now") else self.app.clock()

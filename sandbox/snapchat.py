@@ -35,9 +35,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp, GraphResponse
+    from sandbox.graph import GraphApp
 
 STATS_FIELDS = (
     "subscriber_count",
@@ -119,7 +120,6 @@ class SnapchatApp:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], base_url: str
     ) -> GraphResponse:
-        from sandbox.graph import GraphResponse
 
         key = self.app.request_key(method, path, query)
         request_id = self._request_id(key)

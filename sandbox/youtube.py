@@ -47,9 +47,10 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import content as C
 from sandbox import data as D
+from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp, GraphResponse
+    from sandbox.graph import GraphApp
 
 MAX_IDS = 50
 YT_PARTS = frozenset({"snippet", "statistics", "contentDetails", "id"})
@@ -202,7 +203,6 @@ class YouTubeApp:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], base_url: str
     ) -> GraphResponse:
-        from sandbox.graph import GraphResponse
 
         if path == "/oauth2/token":
             return self._token(method, query)
@@ -479,7 +479,6 @@ class YouTubeApp:
     # -- OAuth ------------------------------------------------------------------------------------
 
     def _token(self, method: str, query: dict[str, str]) -> GraphResponse:
-        from sandbox.graph import GraphResponse
 
         def fail(status: int, error: str, description: str) -> GraphResponse:
             body = {"error": error, "error_description": description}
