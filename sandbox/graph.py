@@ -48,11 +48,49 @@ import numpy as np
 
 from sandbox import content as C
 from sandbox import data as D
+from sandbox.catalogue import (
+    ACCOUNTS_EDGE_EXTRA_FIELDS,
+    ALL_MEDIA_METRICS,
+    ALL_PAGE_METRICS,
+    IG_DEMOGRAPHIC_BREAKDOWNS,
+    IG_DEMOGRAPHIC_METRICS,
+    IG_FIELDS,
+    IG_FOLLOW_TYPE_METRICS,
+    IG_METRICS,
+    IG_PRODUCT_TYPE_METRICS,
+    IG_PRODUCT_TYPES,
+    IG_TIMEFRAMES,
+    ME_FIELDS,
+    MEDIA_FIELDS,
+    MEDIA_METRIC_TITLES,
+    MEDIA_METRICS,
+    PAGE_DICT_METRICS,
+    PAGE_FIELDS,
+    PAGE_METRIC_PERIODS,
+    PAGE_METRICS,
+    PAGE_UNIQUE_METRICS,
+    PERIOD_DAYS,
+    POST_FIELDS,
+    POST_METRICS,
+    RESTATED_KEYS,
+    TIME_SERIES,
+    TOTAL_VALUE,
+    dedup_total,
+    sum_total,
+)
 from sandbox.faults import NON_JSON_STATUS, FaultInjector, FaultPlan, drift, html_page, truncate
 from sandbox.ratelimit import RateLimiter, Usage
+from sandbox.tokens import (
+    DAY,
+    LONG_LIVED_S,
+    ME_ID,
+    ME_NAME,
+    PAGE_TOKEN_PREFIX,
+    derived_token,
+    token_info,
+)
 from sandbox.wire import GraphError, GraphResponse, parse_fields
 
-DAY = 86400
 PAGE_WINDOW_DAYS = 90
 IG_WINDOW_DAYS = 30
 HISTORY_DAYS = 730
@@ -62,443 +100,8 @@ WINDOW_TOLERANCE_S = 3600
 adds or removes one hour, and failing an exact 90-day calendar window for that would only punish
 correct clients (the real API's behaviour here is UNVERIFIED)."""
 
-ME_ID = "61550000000001"
-ME_NAME = "SocialPulse Sandbox System User"
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
-
-
-# ------------------------------------------------------------------------------------------------
-# Metric catalogues
-# ------------------------------------------------------------------------------------------------
-
-
-def _derived(key: str, num: int = 1, den: int = 1) -> Callable[[dict], np.ndarray]:
-    return lambda s: s[key] * num // den
-
-
-# name -> (title, description, value function over a daily_series dict)
-PAGE_METRICS: dict[str, tuple[str, str, Callable[[dict], np.ndarray]]] = {
-    "page_follows": (
-        "Page Follows",
-        "Lifetime: The total number of people who follow your Page.",
-        _derived("followers"),
-    ),
-    "page_daily_follows": (
-        "Daily Follows",
-        "Daily: The number of times people followed your Page.",
-        _derived("followers_gained"),
-    ),
-    "page_daily_follows_unique": (
-        "Daily New Follows",
-        "Daily: The number of Meta Accounts that followed your Page.",
-        _derived("followers_gained"),
-    ),
-    "page_daily_unfollows_unique": (
-        "Daily Unfollows",
-        "Daily: The number of Meta Accounts that unfollowed your Page.",
-        _derived("followers_lost"),
-    ),
-    "page_media_view": (
-        "Daily Views",
-        "Daily: The number of times your Page's content was played or displayed.",
-        _derived("views"),
-    ),
-    "page_total_media_view_unique": (
-        "Daily Viewers",
-        "Daily: The number of people who saw your Page's content at least once.",
-        _derived("reach"),
-    ),
-    "page_post_engagements": (
-        "Daily Post Engagements",
-        "Daily: The number of times people have engaged with your posts through reactions, comments, shares and more.",
-        _derived("engagements"),
-    ),
-    "page_views_total": (
-        "Daily Total views count per Page",
-        "Daily: The number of times a Page's profile has been viewed by logged in and logged out people.",
-        _derived("page_visits"),
-    ),
-    "page_total_actions": (
-        "Daily Total Actions",
-        "Daily: The number of clicks on your Page's contact info and call-to-action button.",
-        _derived("page_visits", 1, 8),
-    ),
-    "page_video_views": (
-        "Daily Total Video Views",
-        "Daily: The number of times your Page's videos played for at least 3 seconds.",
-        _derived("views", 3, 10),
-    ),
-}
-
-# Retired names are listed only to document intent: any name outside PAGE_METRICS fails the same
-# way, exactly as the real API answers a retired metric.
-RETIRED_PAGE_METRICS = frozenset(
-    {
-        "page_fans",
-        "page_fan_adds",
-        "page_fan_adds_unique",
-        "page_fan_removes",
-        "page_fan_removes_unique",
-        "page_fans_locale",
-        "page_fans_city",
-        "page_fans_country",
-        "page_impressions",
-        "page_impressions_unique",
-        "page_impressions_paid",
-        "page_impressions_paid_unique",
-        "page_impressions_viral",
-        "page_impressions_viral_unique",
-        "page_impressions_nonviral",
-        "page_impressions_nonviral_unique",
-        "page_engaged_users",
-        "page_consumptions",
-        "page_consumptions_unique",
-        "page_fans_gender_age",
-        "page_video_views_unique",
-        "page_posts_impressions",
-        "page_posts_impressions_unique",
-    }
-)
-
-
-def _dedup_total(daily: np.ndarray) -> int:
-    """A window total for a *unique-people* metric: more than the best day, less than the sum
-    (people recur across days). Deterministic stand-in for Meta's de-duplication."""
-    if daily.size == 0:
-        return 0
-    peak = int(daily.max())
-    return peak + (int(daily.sum()) - peak) // 3
-
-
-def _sum_total(daily: np.ndarray) -> int:
-    return int(daily.sum())
-
-
-# IG: name -> (title, description, daily function, window aggregate, allowed metric types)
-_TS, _TV = "time_series", "total_value"
-IG_METRICS: dict[str, tuple[str, str, Callable[[dict], np.ndarray], Callable, frozenset]] = {
-    "reach": (
-        "Accounts reached",
-        "The number of unique accounts that have seen your content, at least once, including in ads.",
-        _derived("reach"),
-        _dedup_total,
-        frozenset({_TS, _TV}),
-    ),
-    "follower_count": (
-        "Follower Count",
-        "The number of new followers each day within the specified range.",
-        _derived("followers_gained"),
-        _sum_total,
-        frozenset({_TS}),
-    ),
-    "views": (
-        "Views",
-        "The number of times your content was played or displayed.",
-        _derived("views"),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "total_interactions": (
-        "Content interactions",
-        "The total number of post interactions, story interactions, reels interactions, "
-        "video interactions and live video interactions.",
-        _derived("engagements"),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "accounts_engaged": (
-        "Accounts engaged",
-        "The number of accounts that have interacted with your content, including in ads.",
-        _derived("accounts_engaged"),
-        _dedup_total,
-        frozenset({_TV}),
-    ),
-    "follows_and_unfollows": (
-        "Follows and unfollows",
-        "The number of accounts that followed you and the number of accounts that unfollowed "
-        "you or left Instagram in the selected time period.",
-        lambda s: s["followers_gained"] + s["followers_lost"],
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "likes": (
-        "Likes",
-        "The number of likes on your posts, reels and videos.",
-        _derived("engagements", 70, 100),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "comments": (
-        "Comments",
-        "The number of comments on your posts, reels, videos and live videos.",
-        _derived("engagements", 12, 100),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "shares": (
-        "Shares",
-        "The number of shares of your posts, stories, reels, videos and live videos.",
-        _derived("engagements", 8, 100),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "saves": (
-        "Saves",
-        "The number of saves of your posts, reels and videos.",
-        _derived("engagements", 9, 100),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "replies": (
-        "Replies",
-        "The number of replies you received from your story, including text replies and quick reaction replies.",
-        _derived("engagements", 1, 100),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "profile_views": (
-        "Profile views",
-        "The number of times your profile was visited.",
-        _derived("page_visits"),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "website_clicks": (
-        "Website clicks",
-        "The number of times that the link in your account's bio was tapped.",
-        _derived("page_visits", 1, 20),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-    "profile_links_taps": (
-        "Profile links taps",
-        "The number of taps on your business address, call button, email button and text button.",
-        _derived("page_visits", 1, 15),
-        _sum_total,
-        frozenset({_TV}),
-    ),
-}
-IG_FOLLOW_TYPE_METRICS = frozenset({"follows_and_unfollows", "reach"})
-
-PAGE_FIELDS = frozenset(
-    {
-        "id",
-        "name",
-        "username",
-        "link",
-        "category",
-        "about",
-        "website",
-        "fan_count",
-        "followers_count",
-        "talking_about_count",
-        "instagram_business_account",
-    }
-)
-ACCOUNTS_EDGE_EXTRA_FIELDS = frozenset({"tasks", "access_token", "category_list"})
-IG_FIELDS = frozenset(
-    {
-        "id",
-        "ig_id",
-        "username",
-        "name",
-        "biography",
-        "website",
-        "profile_picture_url",
-        "followers_count",
-        "follows_count",
-        "media_count",
-    }
-)
-ME_FIELDS = frozenset({"id", "name"})
-
-
-# ------------------------------------------------------------------------------------------------
-# Periods, dict metrics, post and media metrics
-# ------------------------------------------------------------------------------------------------
-
-PERIOD_DAYS = {"day": 1, "week": 7, "days_28": 28}
-PAGE_METRIC_PERIODS: dict[str, frozenset] = {name: frozenset({"day"}) for name in PAGE_METRICS}
-PAGE_METRIC_PERIODS["page_follows"] = frozenset({"day", "lifetime"})
-for _name in (
-    "page_media_view",
-    "page_total_media_view_unique",
-    "page_post_engagements",
-    "page_views_total",
-    "page_total_actions",
-    "page_video_views",
-):
-    PAGE_METRIC_PERIODS[_name] = frozenset({"day", "week", "days_28"})
-PAGE_UNIQUE_METRICS = frozenset({"page_total_media_view_unique"})
-"""Unique-people metrics: week/days_28 values are de-duplicated, never plain sums."""
-
-# name -> (title, description, audience breakdown)
-PAGE_DICT_METRICS: dict[str, tuple[str, str, str]] = {
-    "page_follows_city": (
-        "Lifetime Follows by City",
-        "Lifetime: Aggregated Facebook location data, sorted by city, about the people who follow your Page.",
-        "city",
-    ),
-    "page_follows_country": (
-        "Lifetime Follows by Country",
-        "Lifetime: Aggregated Facebook location data, sorted by country, about the people who follow your Page.",
-        "country",
-    ),
-}
-ALL_PAGE_METRICS = frozenset(PAGE_METRICS) | frozenset(PAGE_DICT_METRICS)
-
-RESTATED_KEYS = ("views", "reach", "engagements", "page_visits", "accounts_engaged")
-"""Series keys whose last two complete days are preliminary (see the module docstring)."""
-
-POST_METRICS: dict[str, tuple[str, str]] = {
-    "post_media_view": ("Lifetime Post Views", "Lifetime: The number of times your post was played or displayed."),
-    "post_total_media_view_unique": (
-        "Lifetime Post Viewers",
-        "Lifetime: The number of people who saw your post at least once.",
-    ),
-    "post_reactions_by_type_total": (
-        "Lifetime Total post Reactions by Type.",
-        "Lifetime: Total post reactions by type.",
-    ),
-    "post_clicks": ("Lifetime Post Clicks", "Lifetime: The number of times people clicked on anywhere in your posts."),
-    "post_clicks_by_type": (
-        "Lifetime Post Clicks by Type",
-        "Lifetime: The number of clicks anywhere in your post, by type.",
-    ),
-    "post_video_avg_time_watched": (
-        "Lifetime Average time video viewed",
-        "Lifetime: The average length of time (in milliseconds) people spent viewing your video.",
-    ),
-}
-
-MEDIA_METRICS: dict[str, tuple[str, ...]] = {
-    "FEED": (
-        "reach", "saved", "likes", "comments", "shares", "total_interactions", "follows", "profile_visits",
-        "profile_activity", "views",
-    ),
-    "REELS": (
-        "reach", "likes", "comments", "shares", "saved", "total_interactions", "views", "ig_reels_avg_watch_time",
-        "ig_reels_video_view_total_time",
-    ),
-    "STORY": ("reach", "replies", "follows", "profile_visits", "shares", "total_interactions", "navigation", "views"),
-}
-"""Media insights per product type (PLATFORM_APIS §3.6)."""
-ALL_MEDIA_METRICS = frozenset(m for names in MEDIA_METRICS.values() for m in names)
-MEDIA_METRIC_TITLES = {
-    "reach": "Accounts reached",
-    "saved": "Saved",
-    "likes": "Likes",
-    "comments": "Comments",
-    "shares": "Shares",
-    "total_interactions": "Interactions",
-    "follows": "Follows",
-    "profile_visits": "Profile visits",
-    "profile_activity": "Profile activity",
-    "views": "Views",
-    "ig_reels_avg_watch_time": "Average watch time",
-    "ig_reels_video_view_total_time": "Watch time",
-    "replies": "Replies",
-    "navigation": "Navigation",
-}
-
-IG_DEMOGRAPHIC_METRICS: dict[str, tuple[str, str]] = {
-    "follower_demographics": (
-        "Follower demographics",
-        "The demographic characteristics of followers, including countries, cities and gender distribution.",
-    ),
-    "engaged_audience_demographics": (
-        "Engaged audience demographics",
-        "The demographic characteristics of the engaged audience, including countries, cities and gender "
-        "distribution.",
-    ),
-}
-IG_DEMOGRAPHIC_BREAKDOWNS = ("age", "gender", "city", "country")
-IG_TIMEFRAMES = {"this_week": 7, "this_month": 30}
-IG_PRODUCT_TYPE_METRICS = frozenset({"reach", "views", "total_interactions", "likes", "comments", "shares", "saves"})
-IG_PRODUCT_TYPES = ("POST", "REEL", "STORY")
-
-POST_FIELDS = frozenset(
-    {"id", "message", "created_time", "permalink_url", "status_type", "full_picture", "is_published", "updated_time",
-     "attachments"}
-)
-MEDIA_FIELDS = frozenset(
-    {"id", "caption", "media_type", "media_product_type", "timestamp", "permalink", "like_count", "comments_count",
-     "username", "shortcode", "media_url", "thumbnail_url", "is_comment_enabled"}
-)
-
-# ------------------------------------------------------------------------------------------------
-# Tokens (conventions documented in sandbox/README.md)
-# ------------------------------------------------------------------------------------------------
-
-APP_ID = "1122334455667788"
-APP_NAME = "SocialPulse Sandbox"
-ALL_SCOPES = (
-    "pages_show_list",
-    "pages_read_engagement",
-    "read_insights",
-    "instagram_basic",
-    "instagram_manage_insights",
-    "business_management",
-)
-PAGE_TOKEN_PREFIX = "sandbox-page-token-"
-LONG_LIVED_S = 60 * DAY
-SHORT_LIVED_S = 3600
-
-
-def token_info(token: str, now: datetime) -> dict[str, Any]:
-    """What ``/debug_token`` knows about a token, by naming convention (never the token itself).
-
-    ``expired*`` -> invalid (190/463); ``revoked*`` -> invalid (190/460); ``shortlived*`` -> USER token
-    expiring 1 h after now; ``longlived*`` -> USER token expiring 60 days after now; page tokens from
-    ``/me/accounts`` -> PAGE, never expiring; ``APPID|SECRET`` -> APP token; any ``noscope-<scope>``
-    inside a token removes that scope; anything else -> a SYSTEM_USER token that never expires and
-    has all of ``ALL_SCOPES``.
-    """
-    ts = int(now.timestamp())
-    info: dict[str, Any] = {
-        "app_id": APP_ID,
-        "type": "SYSTEM_USER",
-        "application": APP_NAME,
-        "data_access_expires_at": 0,
-        "expires_at": 0,
-        "is_valid": True,
-        "issued_at": ts - 86400,
-        "scopes": list(ALL_SCOPES),
-        "user_id": ME_ID,
-    }
-    if token.startswith("expired"):
-        info.update(is_valid=False, expires_at=ts - 7200, scopes=[], type="USER")
-        info["error"] = {"code": 190, "message": "Error validating access token: Session has expired.", "subcode": 463}
-        return info
-    if token.startswith("revoked"):
-        info.update(is_valid=False, scopes=[], type="USER")
-        info["error"] = {
-            "code": 190,
-            "message": "Error validating access token: The session has been invalidated because the user changed "
-            "their password or Facebook has changed the session for security reasons.",
-            "subcode": 460,
-        }
-        return info
-    if token.startswith(PAGE_TOKEN_PREFIX):
-        info.update(type="PAGE", profile_id=token[len(PAGE_TOKEN_PREFIX):].split("-")[0])
-        info["scopes"] = [s for s in ALL_SCOPES if s != "business_management"]
-    elif token.startswith("shortlived"):
-        info.update(type="USER", expires_at=ts + SHORT_LIVED_S, data_access_expires_at=ts + 90 * DAY)
-    elif token.startswith("longlived"):
-        info.update(type="USER", expires_at=ts + LONG_LIVED_S, data_access_expires_at=ts + 90 * DAY)
-    elif "|" in token:
-        info.update(type="APP", scopes=[])
-        info.pop("user_id")
-    missing = set(re.findall(r"noscope-([a-z_]+)", token))
-    info["scopes"] = [s for s in info["scopes"] if s not in missing]
-    info["granular_scopes"] = [{"scope": s} for s in info["scopes"]]
-    return info
-
-
-def _derived_token(prefix: str, token: str) -> str:
-    """A new token derived from (never equal to, never containing) the given one."""
-    return prefix + hashlib.blake2b(token.encode(), digest_size=12).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1017,7 +620,7 @@ class GraphApp:
         if short.startswith("revoked"):
             raise GraphError("Error validating access token: The session has been invalidated.", 190, subcode=460)
         return {
-            "access_token": _derived_token("longlived-", short),
+            "access_token": derived_token("longlived-", short),
             "token_type": "bearer",
             "expires_in": LONG_LIVED_S - 3600 * 17 - 1,  # "~60 days", like real answers (5,122,799 s)
         }
@@ -1117,7 +720,7 @@ class GraphApp:
         for row in rows:
             if "access_token" in row:
                 # Page tokens are derived from the page and the caller's token, never equal to it.
-                row["access_token"] = f"{PAGE_TOKEN_PREFIX}{row.get('id') or ''}-" + _derived_token("", token)[:16]
+                row["access_token"] = f"{PAGE_TOKEN_PREFIX}{row.get('id') or ''}-" + derived_token("", token)[:16]
         body: dict[str, Any] = {"data": rows}
         if not rows:
             return body
@@ -1445,7 +1048,7 @@ class GraphApp:
                     values = daily[offset:].tolist()
                 else:
                     values = []
-                    agg = _dedup_total if name in PAGE_UNIQUE_METRICS else _sum_total
+                    agg = dedup_total if name in PAGE_UNIQUE_METRICS else sum_total
                     for k in range(n):
                         j = offset + k
                         values.append(agg(daily[max(0, j - lead) : j + 1]))
@@ -1488,14 +1091,14 @@ class GraphApp:
         period = query.get("period") or "day"
         if period != "day":
             raise GraphError("(#100) period must be one of the following values: day", 100)
-        metric_type = query.get("metric_type") or _TS
-        if metric_type not in (_TS, _TV):
+        metric_type = query.get("metric_type") or TIME_SERIES
+        if metric_type not in (TIME_SERIES, TOTAL_VALUE):
             raise GraphError(
                 "(#100) metric_type must be one of the following values: time_series, total_value",
                 100,
             )
         wrong = [m for m in metrics if metric_type not in IG_METRICS[m][4]]
-        if wrong and metric_type == _TS:
+        if wrong and metric_type == TIME_SERIES:
             raise GraphError(
                 f"(#100) The following metrics ({','.join(wrong)}) should be specified with "
                 "parameter metric_type=total_value",
@@ -1512,7 +1115,7 @@ class GraphApp:
             supported = IG_FOLLOW_TYPE_METRICS if breakdown == "follow_type" else (
                 IG_PRODUCT_TYPE_METRICS if breakdown == "media_product_type" else frozenset()
             )
-            if metric_type != _TV or any(m not in supported for m in metrics):
+            if metric_type != TOTAL_VALUE or any(m not in supported for m in metrics):
                 # UNVERIFIED wording; follow_type and media_product_type are generated.
                 raise GraphError(f"(#100) Incompatible breakdowns ({breakdown}) for the requested metrics", 100)
         since, until = self._window(query, IG_WINDOW_DAYS)
@@ -1542,7 +1145,7 @@ class GraphApp:
                 continue  # documented: follower_count is unavailable under 100 followers
             title, description, fn, aggregate, _types = IG_METRICS[name]
             item: dict[str, Any] = {"name": name, "period": period}
-            if metric_type == _TS:
+            if metric_type == TIME_SERIES:
                 values = fn(series).tolist()
                 item["values"] = [
                     {"value": v, "end_time": e} for v, e in zip(values, _end_times(first, last), strict=True)
@@ -1602,7 +1205,7 @@ class GraphApp:
                 "only support period=lifetime and cannot be combined with other metrics",
                 100,
             )
-        if (query.get("metric_type") or _TS) != _TV:
+        if (query.get("metric_type") or TIME_SERIES) != TOTAL_VALUE:
             raise GraphError(
                 f"(#100) The following metrics ({','.join(metrics)}) should be specified with "
                 "parameter metric_type=total_value",
@@ -1627,7 +1230,7 @@ class GraphApp:
             engaged = name == "engaged_audience_demographics"
             if engaged:
                 start = max(D.EPOCH, snapshot - timedelta(days=IG_TIMEFRAMES[timeframe] - 1))
-                population = _dedup_total(D.daily_series(seed, "instagram", obj, start, snapshot)["accounts_engaged"])
+                population = dedup_total(D.daily_series(seed, "instagram", obj, start, snapshot)["accounts_engaged"])
             else:
                 population = followers
             if followers < D.DEMOGRAPHIC_MIN_FOLLOWERS or population < D.DEMOGRAPHIC_MIN_FOLLOWERS:

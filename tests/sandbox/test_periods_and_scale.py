@@ -7,7 +7,7 @@ from datetime import date
 import requests
 
 from sandbox import data as D
-from sandbox.graph import _dedup_total
+from sandbox.catalogue import dedup_total
 from tests.sandbox.conftest import PAGE, assert_graph_error, graph_getter, start
 
 
@@ -22,7 +22,7 @@ def test_week_and_days_28_are_trailing_windows(graph, server):
         n = len(daily["views"])
         expected = [int(daily["views"][n - 3 + k - width + 1 : n - 3 + k + 1].sum()) for k in range(3)]
         assert [v["value"] for v in views["values"]] == expected
-        unique = [_dedup_total(daily["reach"][n - 3 + k - width + 1 : n - 3 + k + 1]) for k in range(3)]
+        unique = [dedup_total(daily["reach"][n - 3 + k - width + 1 : n - 3 + k + 1]) for k in range(3)]
         assert [v["value"] for v in viewers["values"]] == unique  # de-duplicated, not summed
         assert unique[0] < int(daily["reach"][n - 3 - width + 1 : n - 2].sum())
     assert_graph_error(graph(f"{PAGE}/insights", metric="page_daily_follows_unique", period="week", **window), 100)
