@@ -51,6 +51,37 @@ def _progress(command: str, settings):
         yield console
 
 
+# What each command does, shown by `socialpulse COMMAND --help` (the one-line `help=` is the list entry).
+DESCRIPTIONS = {
+    "run": "The whole nightly chain without Airflow: plan every active account's window (the last "
+           "SOCIALPULSE_LOOKBACK_DAYS platform days up to --as-of), fetch, land, load behind the GX gate, "
+           "dbt build, mart gate, publish the BI copy and render the report.",
+    "ingest": "Fetch, land and load the nightly window behind the GX gate, without dbt, mart gate or publish "
+              "(for debugging a platform; `run` or the transform DAG builds the marts later).",
+    "backfill": "Load history from --since to --until (platform days, inclusive), clipped to each platform's "
+                "history limit and split into the API's window sizes; days the coverage ledger already holds "
+                "are skipped unless --force. Then one dbt build and publish, unless --no-transform.",
+    "replay": "Re-derive observations from the stored API responses (raw.responses) with the current parsers, "
+              "without calling any API: after a parser fix, or to prove a day is reproducible.",
+    "status": "Per account: the last run's outcome, covered platform days, freshness, and what failed; "
+              "read-only, safe while a run is going.",
+    "report": "Render the nightly HTML report from the published BI copy into $SOCIALPULSE_HOME/reports/ "
+              "(latest.html and a dated copy).",
+}
+
+
+def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every (nested) subcommand without a description its list entry as one, so that
+    `socialpulse X Y --help` always says what X Y does."""
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps subcommands only here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            helps = {choice.dest: choice.help for choice in action._choices_actions}  # noqa: SLF001
+            for name, child in action.choices.items():
+                if not child.description and helps.get(name):
+                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe_subcommands(child)
+
+
 def _unwritable(exc: OSError, home) -> bool:
     """An OSError that means "this user cannot write the data folder" (permissions, read-only mount)."""
     from pathlib import Path
@@ -98,10 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     ingest = sub.add_parser("ingest", help="fetch and load the nightly window, without dbt/publish")
     ingest.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")
     backfill = sub.add_parser("backfill", help="load a date range, then transform once")
-    backfill.add_argument("--since", type=_date, required=True)
-    backfill.add_argument("--until", type=_date, required=True)
-    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram", "youtube"])
-    backfill.add_argument("--account", action="append")
+    backfill.add_argument("--since", type=_date, required=True, help="first platform day (YYYY-MM-DD, inclusive)")
+    backfill.add_argument("--until", type=_date, required=True,
+                          help="last platform day (YYYY-MM-DD, inclusive; at most the last complete day)")
+    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram", "youtube"],
+                          help="only this platform (repeatable; default: every enabled platform)")
+    backfill.add_argument("--account", action="append", help="only this registry account id (repeatable)")
     backfill.add_argument("--force", action="store_true", help="re-fetch days the coverage ledger already holds")
     backfill.add_argument("--no-transform", action="store_true", help="load only; run dbt later")
     replay = sub.add_parser("replay", help="re-derive observations from stored responses (no API calls)")
@@ -113,13 +146,16 @@ def main(argv: list[str] | None = None) -> int:
                             help="remove coverage-ledger days after the last complete platform day (written by a "
                                  "run with a future --as-of); nothing loaded is removed")
     report_cmd = sub.add_parser("report", help="render the nightly HTML report from the published BI copy")
-    report_cmd.add_argument("--lang", choices=["sv", "en"], default="sv")
+    report_cmd.add_argument("--lang", choices=["sv", "en"], default="sv", help="report language (default sv)")
     from ingestion import quarantine
 
     quarantine.add_parser(sub)  # quarantine list | show ID | release ID | drop ID --yes
     from ingestion.onboarding.cli import add_cli, run_cli
 
     add_cli(sub)  # doctor | accounts discover | token exchange | youtube authorize|access-token
+    for name, description in DESCRIPTIONS.items():
+        sub.choices[name].description = description
+    _describe_subcommands(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if (code := run_cli(args)) is not None:  # before load_settings(): doctor reports broken settings itself
@@ -156,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
             with _progress("ingest", settings) as progress:
                 return _print_report(pipeline.run_ingest(settings, args.as_of, progress), progress)
         if args.command == "backfill":
-            if args.until < args.since:
-                parser.error("--until is before --since")
             with _progress("backfill", settings) as progress:
                 report = pipeline.run_backfill(
                     settings, args.since, args.until,
