@@ -95,11 +95,11 @@ def _unwritable(exc: OSError, home) -> bool:
 def _check_load_ids(settings, load_ids: list[str] | None) -> None:
     """Refuse `replay --load-id` naming a load the warehouse never committed (it used to print nothing)."""
     from ingestion.plan import PlanError
-    from ingestion.state import _read
+    from ingestion.state import read as read_state
 
     if not load_ids:
         return
-    committed = {r[0] for r in _read(settings, "select load_id from raw.loads where status = 'committed'")}
+    committed = {r[0] for r in read_state(settings, "select load_id from raw.loads where status = 'committed'")}
     unknown = [i for i in load_ids if i not in committed]
     if unknown:
         raise PlanError(f"--load-id {', '.join(unknown)}: no committed load with that id in {settings.warehouse} "

@@ -500,10 +500,10 @@ def future_coverage(settings: Settings, now: datetime | None = None) -> list[tup
     complete day: written by a run with a future --as-of before such runs were refused. No platform
     can deliver those days, so the completeness check fails on them until they are removed
     (`socialpulse repair --drop-future`)."""
-    from ingestion.state import _read
+    from ingestion.state import read as read_state
 
     earliest = min(last_complete_day(p, now) for p in FRESHNESS_PLATFORMS)
-    rows = _read(settings, "select platform, account_id, since, until from raw.coverage where until > ? "
+    rows = read_state(settings, "select platform, account_id, since, until from raw.coverage where until > ? "
                            "and outcome = 'ok' order by platform, account_id, since", [earliest])
     return [r for r in rows if r[3] > last_complete_day(r[0], now)]
 
@@ -560,7 +560,7 @@ def publish_state(settings: Settings, now: datetime | None = None) -> dict[str, 
     import duckdb
 
     from ingestion.publish import BI_FILE, LOG_TABLE
-    from ingestion.state import _read
+    from ingestion.state import read as read_state
 
     out: dict[str, Any] = {"blocked": False, "cause": None, "repair": None, "last_gate_at": None,
                            "last_gate_ok": None, "last_publish_at": None}
@@ -574,14 +574,14 @@ def publish_state(settings: Settings, now: datetime | None = None) -> dict[str, 
                 con.close()
         except duckdb.Error:
             pass  # doctor reports an unreadable copy on its own
-    gate = _read(settings, "select validated_at, success, docs_path from raw.validation_runs "
+    gate = read_state(settings, "select validated_at, success, docs_path from raw.validation_runs "
                            "where suite = 'marts.mart_gate' order by validated_at desc limit 1")
     if gate:
         out["last_gate_at"], out["last_gate_ok"], docs_path = gate[0]
     future = future_coverage(settings, now)
     if future or out["last_gate_ok"] is False:
-        rows = _read(settings, f"select check_name, severity, platform, account_id, metric_date from {FINDINGS_TABLE} "
-                               "where severity = 'error'")
+        rows = read_state(settings, "select check_name, severity, platform, account_id, metric_date "
+                                    f"from {FINDINGS_TABLE} where severity = 'error'")
         findings = [dict(zip(("check_name", "severity", "platform", "account_id", "metric_date"), r, strict=True))
                     for r in rows]
         if future:  # the ledger itself, whether or not a gate has run on it yet

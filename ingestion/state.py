@@ -35,10 +35,6 @@ def read(settings: Settings, sql: str, params: list | None = None) -> list[tuple
         con.close()
 
 
-# The old private name, for callers not yet moved to `read` (cli.py, mart_gate.py).
-_read = read
-
-
 def retired_metrics(settings: Settings) -> frozenset[tuple[str, str]]:
     """(platform, metric) pairs the platforms refused as retired or invalid."""
     return frozenset(read(settings, "select distinct platform, metric_name from raw.metric_registry_events"))
