@@ -48,7 +48,7 @@ def socialpulse_nightly():
 
         return orchestration.plan_nightly_chunks(dag_run.conf or {}, data_interval_end, platform)
 
-    ingest_platforms(plan, kind="nightly")
+    ingest_platforms(plan, kind="nightly", peers=True)
 
 
 socialpulse_nightly()

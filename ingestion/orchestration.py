@@ -514,6 +514,19 @@ def plan_backfill_chunks(params: dict[str, Any], platform: str, today: date | No
     return [[p.to_dict() for p in chunk] for chunk in chunks]
 
 
+def peers(run_id: str) -> dict:
+    """The nightly peer snapshot (ingestion/peers.py) as an Airflow task body: the same step
+    `socialpulse run` takes; {"peers": 0} when the registry lists none."""
+    from ingestion import peers as peers_mod
+
+    result = peers_mod.snapshot(load_settings(), run_id=run_id)
+    if result is None:
+        return {"peers": 0}
+    summary = result.to_dict()
+    log.info("peer snapshot: %s", {k: v for k, v in summary.items() if not isinstance(v, list | dict)})
+    return summary
+
+
 def raw_events(loads: Iterable[Any], kind: str) -> dict[str, dict]:
     """One event `extra` per platform whose load committed (or had committed, seen on a retry)."""
     return {

@@ -28,8 +28,12 @@ from dag_support.pools import WRITER_POOL, WRITER_QUEUE, fetch_pool
 Kind = Literal["nightly", "backfill"]
 
 
-def ingest_platforms(plan, *, kind: Kind):
+def ingest_platforms(plan, *, kind: Kind, peers: bool = False):
     """Wire plan → fetch → load for every platform, then `emit_events` and `report`, into the current DAG.
+
+    With `peers`, a `peers` task (the peer organisations' public counts, issue 22) runs after the
+    loads and before `emit_events` in the writer pool, so the transform the events trigger sees the
+    same night's peer snapshot; one failed peer account is a finding, never a failed task.
 
     `plan` is the DAG's own `@task`: it takes the platform name and returns that platform's account
     plans in chunks (one mapped fetch task each); it gets the task id `plan_<platform>`. `kind` goes
@@ -88,6 +92,13 @@ def ingest_platforms(plan, *, kind: Kind):
 
         return orchestration.report(planned, fetches, loads, events)
 
+    @task(pool=WRITER_POOL, queue=WRITER_QUEUE, trigger_rule=TriggerRule.ALL_DONE)
+    def peers_snapshot(run_id=None) -> dict:
+        """Snapshot the peers' public counts (fetch, land, gate, load in one writer task)."""
+        from ingestion import orchestration
+
+        return orchestration.peers(run_id)
+
     planned, fetches, loads = {}, [], []
     for platform in PLATFORMS:
         planned[platform] = plan.override(task_id=f"plan_{platform}")(platform)
@@ -100,4 +111,8 @@ def ingest_platforms(plan, *, kind: Kind):
         fetches.append(fetched)
         loads.append(loaded)
 
-    return report(planned, fetches, loads, emit_events(loads))
+    events = emit_events(loads)
+    if peers:
+        snapshot = peers_snapshot.override(task_id="peers")()
+        loads >> snapshot >> events  # one writer at a time; the events come after both
+    return report(planned, fetches, loads, events)

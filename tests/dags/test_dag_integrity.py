@@ -81,10 +81,15 @@ def test_writers_share_the_single_writer_pool_and_raw_events_come_at_the_end(dag
             assert task.outlets == []  # the raw events come together at the end of the run
         emit = dag.get_task("emit_events")
         assert [o.name for o in emit.outlets] == ["socialpulse.raw.loads"]
-        assert emit.upstream_task_ids == {"load_facebook", "load_instagram", "load_youtube", "load_snapchat"}
+        loads = {"load_facebook", "load_instagram", "load_youtube", "load_snapchat"}
+        # the nightly's peer snapshot writes after the loads and before the events (the transform sees it)
+        assert emit.upstream_task_ids == (loads | {"peers"} if dag is nightly else loads)
         assert emit.trigger_rule == "all_done"
         assert dag.get_task("report").trigger_rule == "all_done"
         assert dag.get_task("report").downstream_task_ids == set()  # the leaf decides the run's state
+    peers = nightly.get_task("peers")
+    assert peers.pool == "duckdb_writer" and peers.trigger_rule == "all_done"
+    assert peers.upstream_task_ids == {"load_facebook", "load_instagram", "load_youtube", "load_snapchat"}
     for task_id in ("dbt_build", "mart_gate", "publish"):
         assert transform.get_task(task_id).pool == "duckdb_writer"
     assert [o.name for o in transform.get_task("dbt_build").outlets] == ["socialpulse.marts"]
@@ -126,9 +131,10 @@ def test_nightly_and_backfill_ingest_each_platform_plan_fetch_load_then_events_t
             assert plan.upstream_task_ids == set() and plan.pool == plan_pool, f"{dag_id}: {plan.task_id}"
             assert fetch.upstream_task_ids == {plan.task_id}, f"{dag_id}: fetch reads its platform's plan"
             assert load.upstream_task_ids == {fetch.task_id}, f"{dag_id}: load waits for its platform's fetch"
-            assert load.downstream_task_ids == {"emit_events", "report"}
+            peers = {"peers"} if dag_id == "socialpulse_nightly" else set()
+            assert load.downstream_task_ids == {"emit_events", "report"} | peers
             ingest |= {plan.task_id, fetch.task_id, load.task_id}
-        assert set(dag.task_ids) == ingest | {"emit_events", "report"}
+        assert set(dag.task_ids) == ingest | {"emit_events", "report"} | peers
         assert dag.get_task("report").upstream_task_ids == ingest | {"emit_events"}  # every task's outcome
 
 
