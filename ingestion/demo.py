@@ -25,15 +25,12 @@ import duckdb
 from ingestion import devenv
 from ingestion.pipeline import default_as_of
 from ingestion.registry import Registry, RegistryError, load_registry
-from ingestion.settings import Settings, load_settings
+from ingestion.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 
 # The demo reads five weeks so that 7- and 28-day figures are populated on the first run.
 DEMO_LOOKBACK_DAYS = 35
 # Not a secret: the sandbox accepts any token that does not start with "expired"/"revoked".
 DEMO_TOKEN = "sandbox-demo-token"
-# Each platform's default token variable (an account may name its own with `token_env`).
-DEFAULT_TOKEN_ENV = {"facebook": "SOCIALPULSE_META_TOKEN", "instagram": "SOCIALPULSE_META_TOKEN",
-                     "youtube": "SOCIALPULSE_YOUTUBE_TOKEN", "snapchat": "SOCIALPULSE_SNAPCHAT_TOKEN"}
 
 
 def demo_env(registry: Registry, home: Path, sandbox_url: str) -> dict[str, str]:

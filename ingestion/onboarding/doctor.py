@@ -55,13 +55,11 @@ from ingestion.onboarding.tokens import (
     record_token_checks,
 )
 from ingestion.registry import Account, Registry, RegistryError, load_registry
-from ingestion.settings import Settings, load_settings
+from ingestion.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 
 DEFAULT_WARN_DAYS = 14
 META_PLATFORMS = ("facebook", "instagram")
 FETCHED_PLATFORMS = ("facebook", "instagram", "youtube")
-DEFAULT_TOKEN_ENV = {"facebook": "SOCIALPULSE_META_TOKEN", "instagram": "SOCIALPULSE_META_TOKEN",
-                     "youtube": "SOCIALPULSE_YOUTUBE_TOKEN"}
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POOLS_FILE = PROJECT_ROOT / "dags" / "dag_support" / "pools.json"
 WRITER_POOL = "duckdb_writer"
