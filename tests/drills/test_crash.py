@@ -145,8 +145,9 @@ def test_kill_dbt_build_then_rebuild_equals_uninterrupted(nightly_home, tmp_path
     home.mkdir()
     shutil.copyfile(nightly_home.pre_dbt, home / "warehouse.duckdb")
     env = {**os.environ, **_env(home, nightly_home.registry)}
+    # dbt's lines go to the run's log file by default; the drill needs them on stdout to time its kill
     code = "from ingestion import transform; from ingestion.settings import load_settings; " \
-           "transform.build(load_settings())"
+           "transform.build(load_settings(), log=lambda line: print(line, flush=True))"
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     created, killed = 0, None
