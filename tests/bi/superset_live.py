@@ -118,14 +118,32 @@ def inventory(base: str, bearer: str) -> dict[str, int]:
     return out
 
 
-def login(browser: Browser, base: str, password: str) -> None:
-    """Through the login form, as a person would."""
-    browser.open(f"{base}/login/")
-    browser.wait("return !!document.querySelector('input#username')", 120, "the login form")
-    browser.type("input#username", "admin")
-    browser.type("input#password", password)
-    browser.click("button[type=submit]")
-    browser.wait("return !location.pathname.startsWith('/login')", 120, "the login")
+def login(browser: Browser, base: str, password: str, attempts: int = 3) -> None:
+    """Through the login form, as a person would.
+
+    Superset's login page is a React app: on a busy machine the server-rendered form can take the
+    typed text before React hydrates it and then render it empty again, so the submit posts nothing
+    and the page stays on /login (seen once in a fresh-clone CI run). The form's values are checked
+    before submitting, and a submit that leaves the browser on /login is tried again, up to
+    `attempts` times; a wrong password still fails every attempt.
+    """
+    for _ in range(attempts):
+        browser.open(f"{base}/login/")
+        browser.wait("return document.readyState === 'complete' && !!document.querySelector('input#username')",
+                     120, "the login form")
+        browser.type("input#username", "admin")
+        browser.type("input#password", password)
+        typed = browser.run("return [document.querySelector('input#username').value, "
+                            "document.querySelector('input#password').value.length]")
+        if typed != ["admin", len(password)]:
+            continue
+        browser.click("button[type=submit]")
+        try:
+            browser.wait("return !location.pathname.startsWith('/login')", 60, "the login")
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the login form did not log in after {attempts} attempts")
 
 
 def load_dashboard(browser: Browser, base: str, slug: str, timeout_s: float = 300, reopen: bool = True) -> list[dict]:
