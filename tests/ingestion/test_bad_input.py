@@ -88,11 +88,20 @@ def test_bad_days_accounts_ranges_and_load_ids_are_refused_before_anything_is_wr
     assert len(notes) == 1 and "730-day history limit" in notes[0]
 
 
-def _as_other_user(cmd: list[str]) -> list[str]:
-    """Root writes anywhere: drop to `nobody` so a folder's missing write permission applies."""
-    if os.geteuid() != 0:
-        return cmd
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+def _make_read_only(paths: list[Path], read_only: bool) -> None:
+    """Permission bits, and for root (who writes past them) the immutable attribute as well.
+
+    Why not drop to another user instead: the checkout and its virtualenv may sit in a folder only
+    root can enter (a fresh clone in a mktemp folder, as CI makes), and then no other user can even
+    start the interpreter.
+    """
+    root = os.geteuid() == 0
+    if root and not read_only:  # an immutable file refuses even chmod: lift the attribute first
+        subprocess.run(["chattr", "-i", *map(str, paths)], check=True)
+    for path in paths:
+        path.chmod((0o555 if path.is_dir() else 0o444) if read_only else (0o755 if path.is_dir() else 0o644))
+    if root and read_only:
+        subprocess.run(["chattr", "+i", *map(str, paths)], check=True)
 
 
 def test_future_coverage_blocks_publish_with_its_cause_and_repair_then_repair_loses_nothing(small_env, capsys):
@@ -160,11 +169,10 @@ def test_future_coverage_blocks_publish_with_its_cause_and_repair_then_repair_lo
     try:
         home = readonly / "data"
         shutil.copytree(settings.home_abs, home, ignore=shutil.ignore_patterns("writer.lock", "reports"))
-        for path in [readonly, *readonly.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
+        _make_read_only([readonly, *readonly.rglob("*")], True)
         env = {**os.environ, "SOCIALPULSE_HOME": str(home)}
         for args in (["run", "--as-of", str(AS_OF)], ["report"]):
-            done = subprocess.run(_as_other_user([sys.executable, "-m", "ingestion.cli", *args]), cwd=REPO,
+            done = subprocess.run([sys.executable, "-m", "ingestion.cli", *args], cwd=REPO,
                                   env=env, capture_output=True, text=True, timeout=300)
             assert done.returncode == 5, (args, done.stdout, done.stderr[-2000:])
             assert "Traceback" not in done.stderr
@@ -172,6 +180,5 @@ def test_future_coverage_blocks_publish_with_its_cause_and_repair_then_repair_lo
             assert len(line) == 1 and f"cannot write to the data folder {home}" in line[0], done.stderr
             assert "SOCIALPULSE_HOME" in line[0]
     finally:
-        for path in [readonly, *readonly.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
+        _make_read_only([readonly, *readonly.rglob("*")], False)
         shutil.rmtree(readonly)
