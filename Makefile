@@ -30,7 +30,7 @@ test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
-	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
+	$(BIN)/python -m ingestion.publish.report --lang $(or $(REPORT_LANG),sv)
 
 bi: ## Apache Superset on the published marts: own venv (.venv-bi, bi/requirements.lock), provisioned from bi/dashboards, http://127.0.0.1:8088 (SOCIALPULSE_BI_PORT)
 	$(PYTHON) bi/superset_bi.py serve

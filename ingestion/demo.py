@@ -23,9 +23,9 @@ from pathlib import Path
 import duckdb
 
 from ingestion import devenv
-from ingestion.pipeline import default_as_of
-from ingestion.registry import Registry, RegistryError, load_registry
-from ingestion.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
+from ingestion.core.registry import Registry, RegistryError, load_registry
+from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
+from ingestion.pipeline.chain import default_as_of
 
 # The demo reads five weeks so that 7- and 28-day figures are populated on the first run.
 DEMO_LOOKBACK_DAYS = 35

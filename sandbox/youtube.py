@@ -12,7 +12,7 @@ Behaviour (PLATFORM_APIS §5) and the choices made where it is unsure:
   subscriber count at request time, rounded half up to 3 significant figures. The generated world
   moves in whole days (a day's subscribersGained/Lost are booked when it closes), so the count at
   request time is the total at the end of the last complete Pacific day -- the day a snapshot is
-  dated by (``ingestion.days.snapshot_date``). Rounding: 12,345 -> "12300", 12,350 -> "12400",
+  dated by (``ingestion.core.days.snapshot_date``). Rounding: 12,345 -> "12300", 12,350 -> "12400",
   below 1,000 exact; whether YouTube rounds or truncates is UNVERIFIED. ``viewCount`` is lifetime
   views to that day, ``videoCount`` the uploads so far.
 * Quota: every Data API request costs 1 unit, also invalid ones; ``SandboxConfig.youtube_quota_per_day``

@@ -59,6 +59,6 @@ def pipeline_env(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "35")
     # never the developer's own stored YouTube refresh credentials (~/.config/socialpulse/youtube.json)
     monkeypatch.setenv("SOCIALPULSE_YOUTUBE_SECRETS", str(tmp_path / "youtube-secrets.json"))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()

@@ -194,7 +194,7 @@ def test_every_setting_is_listed_in_env_example(raw, services, env_example):
     fixed_in_containers = {"SOCIALPULSE_HOME", "SOCIALPULSE_ACCOUNTS"}
     assert set(env_example) - fixed_in_containers <= referenced, "stale keys in .env.example"
 
-    from ingestion.settings import Settings
+    from ingestion.core.settings import Settings
 
     airflow_env = _env(services["airflow-scheduler"])
     for field in Settings.model_fields:

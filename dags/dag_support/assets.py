@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, AssetAlias, AssetAny
 
-# Platforms with a fetch implementation: ingestion.plan.SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS (a
+# Platforms with a fetch implementation: ingestion.extract.plan.SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS (a
 # test keeps them equal). A switched-off platform's tasks plan nothing and are skipped.
 PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "snapchat")
 

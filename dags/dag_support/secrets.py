@@ -27,7 +27,7 @@ from pathlib import Path
 
 DEFAULT_TOKEN_ENVS = (
     "SOCIALPULSE_META_TOKEN", "SOCIALPULSE_YOUTUBE_TOKEN", "SOCIALPULSE_SNAPCHAT_TOKEN",
-    # YouTube refresh credentials (ingestion/platforms/youtube_auth.py mints access tokens from them)
+    # YouTube refresh credentials (ingestion/sources/youtube_auth.py mints access tokens from them)
     "SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", "SOCIALPULSE_YOUTUBE_CLIENT_ID", "SOCIALPULSE_YOUTUBE_CLIENT_SECRET",
 )
 

@@ -112,7 +112,7 @@ def run_cli(args: argparse.Namespace) -> int | None:
     handler = getattr(args, "onboarding", None)
     if handler is None:
         return None
-    from ingestion.registry import RegistryError
+    from ingestion.core.registry import RegistryError
 
     try:
         return int(handler(args))
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 def _settings_or_exit():
     from pydantic import ValidationError
 
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     try:
         return load_settings()
@@ -192,7 +192,7 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _token_exchange(args: argparse.Namespace) -> int:
-    from ingestion.http import ApiError
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding.graph import make_client
     from ingestion.onboarding.secret_files import SecretFileError, update_env_file
     from ingestion.onboarding.tokens import exchange_long_lived, page_tokens
@@ -252,7 +252,7 @@ def _token_exchange(args: argparse.Namespace) -> int:
 
 
 def _youtube_authorize(args: argparse.Namespace) -> int:
-    from ingestion.http import ApiError
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding import youtube_oauth
     from ingestion.onboarding.graph import make_client
 
@@ -293,7 +293,7 @@ def _youtube_authorize(args: argparse.Namespace) -> int:
 
 def _youtube_access_token(args: argparse.Namespace) -> int:
     """Print only the access token (stdout is meant for `$(...)`); everything else goes to stderr."""
-    from ingestion.http import ApiError
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding import youtube_oauth
     from ingestion.onboarding.graph import make_client
 

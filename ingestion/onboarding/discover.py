@@ -33,12 +33,12 @@ from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ingestion.http import ApiError, HttpClient
+from ingestion.core.registry import RegistryError, load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract.http import ApiError, HttpClient
 from ingestion.onboarding import youtube_oauth
 from ingestion.onboarding.graph import get, get_all
 from ingestion.onboarding.tokens import inspect_token
-from ingestion.registry import RegistryError, load_registry
-from ingestion.settings import Settings
 
 REVIEW_COMMENT = "review: department guessed"
 UNKNOWN_DEPARTMENT = "Okänd"

@@ -38,8 +38,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ingestion.days import platform_today
-from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
+from ingestion.core.days import platform_today
+from ingestion.core.registry import Account, Registry, RegistryError, load_registry
+from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
+from ingestion.extract.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.onboarding import youtube_oauth
 from ingestion.onboarding.discover import REVIEW_COMMENT
 from ingestion.onboarding.findings import Finding, Severity, sort_findings
@@ -54,8 +56,6 @@ from ingestion.onboarding.tokens import (
     inspect_token,
     record_token_checks,
 )
-from ingestion.registry import Account, Registry, RegistryError, load_registry
-from ingestion.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 
 DEFAULT_WARN_DAYS = 14
 META_PLATFORMS = ("facebook", "instagram")
@@ -475,8 +475,8 @@ def _meta_account_fix(account: Account, error: ApiError) -> tuple[Severity, str,
 def check_meta_accounts(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
                         lines: dict[tuple[str, str], int]) -> None:
     """One `{id}?fields=id` per account, in Graph batches of 50 per token (GraphExecutor)."""
-    from ingestion.executors import GraphExecutor
-    from ingestion.platforms import RequestSpec
+    from ingestion.extract.executors import GraphExecutor
+    from ingestion.sources import RequestSpec
 
     items = []
     owners = []
@@ -529,9 +529,9 @@ def check_meta_accounts(report: DoctorReport, settings: Settings, groups: list[T
 def check_youtube_accounts(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
                            lines: dict[tuple[str, str], int], now: datetime) -> None:
     """Data API `channels.list` (50 ids per call) for existence; one Analytics call per channel for ownership."""
-    from ingestion.executors import BearerExecutor
-    from ingestion.http import classify_google_error
-    from ingestion.platforms import RequestSpec
+    from ingestion.extract.executors import BearerExecutor
+    from ingestion.extract.http import classify_google_error
+    from ingestion.sources import RequestSpec
 
     day = (now - timedelta(days=3)).date().isoformat()
     for group in groups:
@@ -599,7 +599,7 @@ def open_warehouse_for_writing(report: DoctorReport, settings: Settings):
     """Check the warehouse; return a read-write connection when it is writable now, else None."""
     import duckdb
 
-    from ingestion.warehouse import ensure_schema
+    from ingestion.load.warehouse import ensure_schema
 
     path = settings.warehouse
     report.count("path")
@@ -698,7 +698,7 @@ def check_paths(report: DoctorReport, settings: Settings, now: datetime) -> None
 def check_publish(report: DoctorReport, settings: Settings, now: datetime) -> None:
     """A blocked publish: the mart gate failed last (or future coverage will make it fail), so the BI
     copy stays behind the warehouse night after night while every account looks "ok" (issue 16)."""
-    from ingestion.mart_gate import publish_state
+    from ingestion.gates.mart_gate import publish_state
 
     report.count("publish")
     state = publish_state(settings, now)
@@ -813,7 +813,7 @@ def run_doctor(
                 lines = account_lines(settings.accounts)
                 check_meta_accounts(report, settings, groups, client, lines)
                 check_youtube_accounts(report, settings, groups, client, lines, now)
-                from ingestion.peers import doctor_check  # peer Pages need an app feature (issue 22)
+                from ingestion.load.peers import doctor_check  # peer Pages need an app feature (issue 22)
 
                 doctor_check(report, settings, registry, client)
             else:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from ingestion.redact import redact
+from ingestion.core.redact import redact
 
 
 class Severity(StrEnum):

@@ -14,7 +14,7 @@ printed unless `--show` -- in a secrets file outside the repository:
 
 One file holds one OAuth client and one credential per authorised channel. For Airflow, the same
 JSON goes into the `extra` of a Connection (`airflow_connection_command`). Access tokens live about
-an hour: the nightly fetch mints them from this file itself (`ingestion.platforms.youtube_auth`);
+an hour: the nightly fetch mints them from this file itself (`ingestion.sources.youtube_auth`);
 `access_token_for_channel` does it for one channel.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ingestion.http import ApiError, ErrorClass, HttpClient, classify_google_error
+from ingestion.extract.http import ApiError, ErrorClass, HttpClient, classify_google_error
 from ingestion.onboarding.scopes import YOUTUBE_SCOPES
 from ingestion.onboarding.secret_files import SecretFileError, inside_project, is_private, write_private
 

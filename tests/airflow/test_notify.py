@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingestion.http import ApiError, ErrorClass
-from ingestion.notify import AccountsFailed, incident, post_webhook, webhook_url
+from ingestion.extract.http import ApiError, ErrorClass
+from ingestion.pipeline.notify import AccountsFailed, incident, post_webhook, webhook_url
 from tests.airflow.conftest import REPO
 
 TOKEN = "EAAGsecret-token-value-1234567890"

@@ -56,7 +56,7 @@ def test_house_rules(dagbag):
 def test_every_pool_a_task_names_is_created_by_setup(dagbag, pools):
     from dag_support.assets import PLATFORMS
 
-    from ingestion.plan import SUPPORTED_PLATFORMS, SWITCHED_PLATFORMS
+    from ingestion.extract.plan import SUPPORTED_PLATFORMS, SWITCHED_PLATFORMS
 
     assert PLATFORMS == SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS  # assets, pools, tasks cover every platform
     assert pools["duckdb_writer"]["slots"] == 1

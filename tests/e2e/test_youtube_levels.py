@@ -25,7 +25,8 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import pipeline, transform
+from ingestion.pipeline import chain as pipeline
+from ingestion.transform import runner as transform
 from sandbox import data as D
 from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig, SandboxServer
@@ -66,7 +67,7 @@ def settings(pipeline_env, tmp_path, monkeypatch):
                  '    department: "Bibliotek"\n    audience: [all]\n')
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")  # YouTube still re-reads its 7 days
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 

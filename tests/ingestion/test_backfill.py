@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import pipeline, transform
-from ingestion.load import replay
+from ingestion.load.loader import replay
+from ingestion.pipeline import chain as pipeline
+from ingestion.transform import runner as transform
 from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth
@@ -26,7 +27,7 @@ def small_env(pipeline_env, tmp_path, monkeypatch):
     with registry.open("w", encoding="utf-8") as fh:
         write_registry(fh, 3, 3, 2)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 

@@ -1,5 +1,5 @@
 """Bad input never wedges the warehouse (issue 16): every bad input gets one clear line, a documented
-exit code (ingestion/cli.py) and loses nothing already loaded.
+exit code (ingestion/cli/__init__.py) and loses nothing already loaded.
 
 Real sandbox, real warehouse, real dbt and mart gate, the real `socialpulse` command (in-process
 through `cli.main`, and as a separate process where a different user is needed for a read-only
@@ -22,10 +22,11 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import cli, pipeline
+from ingestion import cli
+from ingestion.core.registry import load_registry
+from ingestion.extract.plan import last_complete_day
 from ingestion.onboarding import doctor
-from ingestion.plan import last_complete_day
-from ingestion.registry import load_registry
+from ingestion.pipeline import chain as pipeline
 from tests.conftest import REPO
 
 AS_OF = date(2026, 11, 19)  # the sandbox's last complete day (tests/conftest.py SANDBOX_NOW)
@@ -40,7 +41,7 @@ def small_env(pipeline_env, tmp_path, monkeypatch):
         write_registry(fh, 2, 2, 1)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "5")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 

@@ -11,9 +11,10 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import days, pipeline
-from ingestion.plan import HISTORY_HORIZON_DAYS, plan_nightly, plan_window
-from ingestion.registry import load_registry
+from ingestion.core import days
+from ingestion.core.registry import load_registry
+from ingestion.extract.plan import HISTORY_HORIZON_DAYS, plan_nightly, plan_window
+from ingestion.pipeline import chain as pipeline
 from tests.conftest import REPO
 
 # 07:30 UTC on 20 Nov = 08:30 in Stockholm, but still 23:30 on 19 Nov in California.
@@ -85,7 +86,7 @@ def test_mart_gate_judges_a_run_as_of_its_logical_day(pipeline_env, tmp_path, mo
         write_registry(fh, 2, 2, 1)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "10")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     as_of = date(2026, 6, 30)

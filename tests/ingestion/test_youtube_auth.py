@@ -10,14 +10,14 @@ from datetime import date
 
 import pytest
 
-from ingestion import landing
-from ingestion.fetch import fetch_chunk
-from ingestion.http import HttpClient
+from ingestion.core.settings import load_settings
+from ingestion.extract import landing
+from ingestion.extract.fetch import fetch_chunk
+from ingestion.extract.http import HttpClient
+from ingestion.extract.plan import AccountPlan
 from ingestion.onboarding import youtube_oauth
-from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext
-from ingestion.platforms.youtube_auth import YouTubeTokens
-from ingestion.settings import load_settings
+from ingestion.sources import FetchContext
+from ingestion.sources.youtube_auth import YouTubeTokens
 from sandbox import data as sandbox_data
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.conftest import SANDBOX_NOW

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.core.settings import load_settings
 from ingestion.onboarding import discover as D
 from ingestion.onboarding import doctor
 from ingestion.onboarding.cli import main as cli
 from ingestion.onboarding.findings import Finding, Severity
-from ingestion.settings import load_settings
 from sandbox import data as sandbox_data
 from tests.conftest import SANDBOX_NOW
 from tests.onboarding.conftest import GOOD_TOKEN, PAGES, YOUTUBE_TOKEN
@@ -53,7 +53,7 @@ def _line_of(path: Path, text: str) -> int:
 
 
 def test_clean_setup_exits_zero_and_records_token_health(registered, onboarding_env):
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     connect(load_settings().warehouse).close()  # an existing, idle warehouse
     report = _run()
@@ -279,7 +279,7 @@ def _hold_warehouse(path: Path, read_only: bool):
     (False, Severity.WARNING, "locked by a writer"),
 ])
 def test_locked_warehouse_is_explained(registered, read_only, severity, text):
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     path = load_settings().warehouse
     connect(path).close()

@@ -12,11 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from ingestion.core.settings import load_settings
 from ingestion.onboarding import youtube_oauth as Y
 from ingestion.onboarding.cli import main as cli
 from ingestion.onboarding.graph import make_client
 from ingestion.onboarding.scopes import YOUTUBE_SCOPES
-from ingestion.settings import load_settings
 from sandbox import data as sandbox_data
 from tests.conftest import REPO
 
@@ -87,7 +87,7 @@ def test_state_mismatch_and_denied_consent_are_refused():
 
 
 def test_expired_code_is_an_auth_error(onboarding_env):
-    from ingestion.http import ApiError, ErrorClass
+    from ingestion.extract.http import ApiError, ErrorClass
 
     with pytest.raises(ApiError) as caught:
         _flow(onboarding_env, "expired-code")

@@ -16,8 +16,12 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import peers, pipeline, publish, report, transform
-from ingestion.registry import load_registry
+from ingestion.core.registry import load_registry
+from ingestion.load import peers
+from ingestion.pipeline import chain as pipeline
+from ingestion.publish import bi_copy as publish
+from ingestion.publish import report
+from ingestion.transform import runner as transform
 from sandbox import data as D
 from sandbox.peers import peer_truth, snapshot_day
 from sandbox.server import SandboxConfig, SandboxServer
@@ -70,7 +74,7 @@ def settings(pipeline_env, tmp_path, monkeypatch):
         fh.write(PEERS)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 

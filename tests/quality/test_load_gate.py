@@ -10,10 +10,11 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from ingestion import landing, quality
-from ingestion.load import load_id_for, load_run
-from ingestion.registry import load_registry
-from ingestion.settings import Settings
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract import landing
+from ingestion.gates import quality
+from ingestion.load.loader import load_id_for, load_run
 from tests.quality.batches import (
     PAGES,
     REPO,
@@ -87,7 +88,7 @@ def test_clean_batch_passes_commits_and_records_its_validation(settings, registr
 
 def _null_key(monkeypatch, records, statuses):
     """A parser regression that drops the metric name of one account's rows."""
-    from ingestion import fetch
+    from ingestion.extract import fetch
 
     module = fetch.PLATFORM_MODULES["facebook"]
     original = module.parse
@@ -238,7 +239,7 @@ def test_youtube_percentages_and_their_sums_are_checked(settings, registry):
 
 def test_gate_batch_reports_a_percentage_above_100_and_a_missing_column():
     records, statuses = youtube_batch("run-1")
-    from ingestion.load import _observations_frame, parse_records
+    from ingestion.load.loader import _observations_frame, parse_records
 
     observations, _, broken = parse_records("youtube", records)
     assert not broken
