@@ -1,4 +1,4 @@
-"""`socialpulse` command line: run, backfill, status, and the sandbox server.
+"""`socialpulse` command line: run, backfill, status (and in a dev checkout the sandbox server).
 
 Exit codes (README "Commands" has the same table):
   0  done: all accounts loaded (or nothing needed doing, and the output says so)
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
+import importlib.util
 import logging
 import os
 import sys
 from contextlib import ExitStack, contextmanager
 from datetime import date
+from importlib.metadata import EntryPoint, entry_points
 
 from ingestion.core.registry import RegistryError
 
@@ -106,12 +107,28 @@ def _check_load_ids(settings, load_ids: list[str] | None) -> None:
                         f"(load ids are in raw.loads and in the run's log); nothing was replayed.")
 
 
+def optional_commands() -> dict[str, EntryPoint]:
+    """Subcommands that live outside the product package, by name (pyproject's `socialpulse.commands`).
+
+    Why entry points: `socialpulse sandbox ...` runs the sandbox, which a dev checkout has and the
+    wheel does not ship; `ingestion` never imports it. An entry point names `module:function`, the
+    function takes the rest of argv and returns the exit code. One whose top-level package is not
+    installed (the wheel) is left out silently, so the command simply does not exist there.
+    """
+    found = {}
+    for entry in entry_points(group="socialpulse.commands"):
+        if importlib.util.find_spec(entry.module.split(".")[0]) is not None:
+            found[entry.name] = entry
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `socialpulse` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["sandbox"]:
-        # The sandbox is a separate package; it is only imported for this subcommand.
-        return importlib.import_module("sandbox.cli").main(argv[1:]) or 0
+    optional = optional_commands()
+    if argv[:1] and argv[0] in optional:
+        # Loaded only for its own subcommand: the nightly commands never import it.
+        return optional[argv[0]].load()(argv[1:]) or 0
     if argv[:1] == ["bi"]:
         # Superset runs from its own venv (it pins SQLAlchemy 1.4): bi/superset_bi.py creates it and
         # takes over this process (setup | serve | bundle OUT; default serve). docs/bi.md.
@@ -122,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="socialpulse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("sandbox", help="local platform API stand-in (see `socialpulse sandbox --help`)")
+    for name in sorted(optional):
+        sub.add_parser(name, help=f"dev checkout only (see `socialpulse {name} --help`)")
     sub.add_parser("bi", help="Apache Superset on the published marts: setup | serve (default), see docs/bi.md")
     run = sub.add_parser("run", help="the whole nightly chain without Airflow")
     run.add_argument("--as-of", type=_date, help="last platform day to read (default: yesterday, Pacific)")

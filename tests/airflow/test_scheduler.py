@@ -37,7 +37,7 @@ import duckdb
 import pytest
 import yaml
 
-from ingestion import devenv
+from devtools import devenv
 from ingestion.extract.executors import appsecret_proof
 from ingestion.extract.landing import run_dir
 from ingestion.pipeline.chain import default_as_of

@@ -102,7 +102,7 @@ def test_writer_tasks_go_to_the_writer_queue_and_everything_else_to_the_default_
     on a host that has none, and any other task there would wait for the one writer host."""
     from dag_support.pools import WRITER_POOL, WRITER_QUEUE
 
-    from ingestion import devenv
+    from devtools import devenv
 
     assert devenv.WRITER_QUEUE == WRITER_QUEUE
     for dag_id, dag in dagbag.dags.items():

@@ -122,7 +122,7 @@ def test_registry_names_cannot_inject_sql_and_flow_through_intact(nightly_home):
 
 
 def test_servers_we_start_bind_loopback_only():
-    from ingestion.devenv import sandbox_process
+    from devtools.devenv import sandbox_process
     from sandbox.server import SandboxServer
 
     assert SandboxServer(sandbox_config()).host == "127.0.0.1"

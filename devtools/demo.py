@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import devenv
+from devtools import devenv
 from ingestion.core.registry import Registry, RegistryError, load_registry
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 from ingestion.pipeline.chain import default_as_of

@@ -81,7 +81,7 @@ def worker_env(env: dict[str, str], home: Path, name: str, shared_logs: Path) ->
     (home / "airflow").mkdir(parents=True, exist_ok=True)
     return {**env, "AIRFLOW_HOME": str(home / "airflow"), "SOCIALPULSE_HOME": str(home),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(shared_logs),
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "ingestion.devenv.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "devtools.devenv.worker_hostname",
             "SOCIALPULSE_WORKER_NAME": name}
 
 
