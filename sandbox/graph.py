@@ -422,7 +422,7 @@ class GraphApp:
             subcode=463,
         )
 
-    def _require(self, token: str, scope: str) -> None:
+    def require(self, token: str, scope: str) -> None:
         if "noscope-" in token and scope not in token_info(token, self.clock())["scopes"]:
             # UNVERIFIED wording; code 10 is the documented "permission denied" class.
             raise GraphError(f"(#10) This endpoint requires the '{scope}' permission.", 10)
@@ -533,7 +533,7 @@ class GraphApp:
                     parse_fields(query.get("fields"), "id,name"), ME_FIELDS, "User", {"id": ME_ID, "name": ME_NAME}
                 )
             if rest == ["accounts"]:
-                self._require(token, "pages_show_list")
+                self.require(token, "pages_show_list")
                 return self._me_accounts(query, version, base_url, token)
             raise _unknown_path(rest)
         if obj == "debug_token" and not rest:
@@ -561,37 +561,37 @@ class GraphApp:
             raise _unknown_path(rest)
         if target.kind == "page":
             if edge is None:
-                self._require(token, "pages_read_engagement")
+                self.require(token, "pages_read_engagement")
                 return self._page_node(target.index, parse_fields(query.get("fields"), "id,name"), PAGE_FIELDS)
             if edge == "insights":
-                self._require(token, "read_insights")
+                self.require(token, "read_insights")
                 return self._page_insights(obj, query, version, base_url)
             if edge in ("published_posts", "posts", "feed"):
-                self._require(token, "pages_read_engagement")
+                self.require(token, "pages_read_engagement")
                 return self._content_edge(target, edge, query, version, base_url)
         elif target.kind == "ig":
             if edge is None:
-                self._require(token, "instagram_basic")
-                return self._ig_node(target.index, parse_fields(query.get("fields"), "id,username"))
+                self.require(token, "instagram_basic")
+                return self.ig_node(target.index, parse_fields(query.get("fields"), "id,username"))
             if edge == "insights":
-                self._require(token, "instagram_manage_insights")
+                self.require(token, "instagram_manage_insights")
                 return self._ig_insights(obj, query, version, base_url)
             if edge in ("media", "stories"):
-                self._require(token, "instagram_basic")
+                self.require(token, "instagram_basic")
                 return self._content_edge(target, edge, query, version, base_url)
         elif target.kind == "post":
             if edge is None:
-                self._require(token, "pages_read_engagement")
+                self.require(token, "pages_read_engagement")
                 return self._post_node(target.item, parse_fields(query.get("fields"), "id,message,created_time"))
             if edge == "insights":
-                self._require(token, "read_insights")
+                self.require(token, "read_insights")
                 return self._post_insights(target, query)
         elif target.kind == "media":
             if edge is None:
-                self._require(token, "instagram_basic")
+                self.require(token, "instagram_basic")
                 return self._media_node(target.item, parse_fields(query.get("fields"), "id"))
             if edge == "insights":
-                self._require(token, "instagram_manage_insights")
+                self.require(token, "instagram_manage_insights")
                 return self._media_insights(target, query)
         raise _unknown_path(rest)
 
@@ -668,12 +668,12 @@ class GraphApp:
             if name not in allowed:
                 raise _nonexisting_field(name, "Page")
             if name == "instagram_business_account":
-                out[name] = self._ig_node(index, parse_fields(sub, "id"))
+                out[name] = self.ig_node(index, parse_fields(sub, "id"))
             else:
                 out[name] = values[name]()
         return out
 
-    def _ig_node(self, index: int, fields: list[tuple[str, str | None]]) -> dict:
+    def ig_node(self, index: int, fields: list[tuple[str, str | None]]) -> dict:
         seed = self.config.seed
         ig_id = D.instagram_user_id(index)
         ident = D.account_identity(seed, index)

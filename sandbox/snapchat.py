@@ -38,7 +38,7 @@ from sandbox import data as D
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp
+    from sandbox.host import Host
 
 STATS_FIELDS = (
     "subscriber_count",
@@ -99,9 +99,9 @@ def _parse_time(raw: str, name: str) -> date:
 
 
 class SnapchatApp:
-    """The Snapchat surface (shares clock, faults and seed with ``GraphApp``)."""
+    """The Snapchat surface (shares clock, faults and seed with ``Host``)."""
 
-    def __init__(self, app: GraphApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.config = app.config
 

@@ -50,7 +50,7 @@ from sandbox import data as D
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp
+    from sandbox.host import Host
 
 MAX_IDS = 50
 YT_PARTS = frozenset({"snippet", "statistics", "contentDetails", "id"})
@@ -180,9 +180,9 @@ def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float
 
 
 class YouTubeApp:
-    """The YouTube surface of the sandbox (shares clock, faults and seed with ``GraphApp``)."""
+    """The YouTube surface of the sandbox (shares clock, faults and seed with ``Host``)."""
 
-    def __init__(self, app: GraphApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.config = app.config
         self._quota_lock = threading.Lock()
@@ -332,7 +332,7 @@ class YouTubeApp:
         items = [self._channel(cid, parts) for cid in ids if self.channel_index(cid)]
         return {
             "kind": "youtube#channelListResponse",
-            "etag": _etag(",".join(ids)),
+            "etag": etag(",".join(ids)),
             "pageInfo": {"totalResults": len(items), "resultsPerPage": max(5, len(items))},
             "items": items,
         }
@@ -342,7 +342,7 @@ class YouTubeApp:
         i = self.channel_index(channel_id) or 1
         ident = D.account_identity(seed, i)
         snapshot = self.app.today() - timedelta(days=1)
-        out: dict[str, Any] = {"kind": "youtube#channel", "etag": _etag(f"{channel_id}:{snapshot}"), "id": channel_id}
+        out: dict[str, Any] = {"kind": "youtube#channel", "etag": etag(f"{channel_id}:{snapshot}"), "id": channel_id}
         if "snippet" in parts:
             published = datetime(2014 + i % 6, 1 + i % 12, 1 + i % 28, 9, i % 60, (i * 7) % 60)
             out["snippet"] = {
@@ -519,7 +519,8 @@ def _empty_youtube(body: Any) -> Any:
     return body
 
 
-def _etag(text: str) -> str:
+def etag(text: str) -> str:
+    """A YouTube-style ETag for `text`: stable for the same content (the peers app answers with it too)."""
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()[:27]
 
 

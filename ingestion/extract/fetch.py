@@ -34,8 +34,8 @@ from ingestion.extract import landing
 from ingestion.extract.executors import BearerExecutor, GraphExecutor
 from ingestion.extract.http import APP, RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.extract.plan import AccountPlan
-from ingestion.onboarding.youtube_oauth import OAuthError
 from ingestion.sources import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube, youtube_auth
+from ingestion.sources.google_oauth import OAuthError
 
 log = logging.getLogger(__name__)
 

@@ -440,9 +440,9 @@ def doctor_check(report: Any, settings: Settings, registry: Registry, client: Ht
     reading the first peer Page exactly as the nightly does. Other failures of one peer account
     (a wrong id, a renamed username) are the nightly's findings, not doctor's.
     """
+    from ingestion.core.findings import Severity
     from ingestion.extract.executors import GraphExecutor
     from ingestion.extract.http import ApiError
-    from ingestion.onboarding.findings import Severity
 
     pages = [r for r in peer_refs(registry) if r.platform == "facebook"]
     token, _ = _tokens(settings, "facebook")

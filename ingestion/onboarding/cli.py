@@ -255,25 +255,26 @@ def _youtube_authorize(args: argparse.Namespace) -> int:
     from ingestion.extract.http import ApiError
     from ingestion.onboarding import youtube_oauth
     from ingestion.onboarding.graph import make_client
+    from ingestion.sources import google_oauth
 
     settings = _settings_or_exit()
     try:
         if args.client_secrets:
-            oauth = youtube_oauth.OAuthClient.from_client_secrets(args.client_secrets.expanduser())
+            oauth = google_oauth.OAuthClient.from_client_secrets(args.client_secrets.expanduser())
         else:
             secret = os.environ.get(args.client_secret_env, "").strip()
             if not secret:
                 print(f"socialpulse: {args.client_secret_env} is not set (the OAuth client secret)", file=sys.stderr)
                 return 2
-            oauth = youtube_oauth.OAuthClient(args.client_id, secret)
-        path = youtube_oauth.secrets_path(args.secrets_file)
+            oauth = google_oauth.OAuthClient(args.client_id, secret)
+        path = google_oauth.secrets_path(args.secrets_file)
         client = make_client(settings, (oauth.client_secret,))
         try:
             result = youtube_oauth.authorize(client, oauth, data_url=settings.youtube_data_url, path=path,
                                              port=args.port, listen=args.listen)
         finally:
             client.close()
-    except (youtube_oauth.OAuthError, ApiError) as error:
+    except (google_oauth.OAuthError, ApiError) as error:
         print(f"socialpulse: authorisation failed: {error}", file=sys.stderr)
         return 1
     except (EOFError, KeyboardInterrupt):
@@ -294,13 +295,13 @@ def _youtube_authorize(args: argparse.Namespace) -> int:
 def _youtube_access_token(args: argparse.Namespace) -> int:
     """Print only the access token (stdout is meant for `$(...)`); everything else goes to stderr."""
     from ingestion.extract.http import ApiError
-    from ingestion.onboarding import youtube_oauth
     from ingestion.onboarding.graph import make_client
+    from ingestion.sources import google_oauth
 
     settings = _settings_or_exit()
-    path = youtube_oauth.secrets_path(args.secrets_file)
+    path = google_oauth.secrets_path(args.secrets_file)
     try:
-        data = youtube_oauth.load_secrets(path)
+        data = google_oauth.load_secrets(path)
         if not data or not data.get("credentials"):
             print(f"socialpulse: no credentials in {path}: run `socialpulse youtube authorize`", file=sys.stderr)
             return 1
@@ -315,11 +316,11 @@ def _youtube_access_token(args: argparse.Namespace) -> int:
             return 2
         client = make_client(settings)
         try:
-            answer = youtube_oauth.refresh_access_token(client, youtube_oauth.client_of(data),
+            answer = google_oauth.refresh_access_token(client, google_oauth.client_of(data),
                                                         str(chosen[0].get("refresh_token", "")))
         finally:
             client.close()
-    except (youtube_oauth.OAuthError, ApiError) as error:
+    except (google_oauth.OAuthError, ApiError) as error:
         print(f"socialpulse: {error}", file=sys.stderr)
         return 1
     print(answer["access_token"])

@@ -39,12 +39,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingestion.core.days import platform_today
+from ingestion.core.findings import Finding, Severity, sort_findings
 from ingestion.core.registry import Account, Registry, RegistryError, load_registry
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 from ingestion.extract.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.onboarding import youtube_oauth
 from ingestion.onboarding.discover import REVIEW_COMMENT
-from ingestion.onboarding.findings import Finding, Severity, sort_findings
 from ingestion.onboarding.graph import make_client
 from ingestion.onboarding.scopes import YOUTUBE_SCOPES, missing_scopes, needed_scopes
 from ingestion.onboarding.tokens import (
@@ -56,6 +56,7 @@ from ingestion.onboarding.tokens import (
     inspect_token,
     record_token_checks,
 )
+from ingestion.sources import google_oauth
 
 DEFAULT_WARN_DAYS = 14
 META_PLATFORMS = ("facebook", "instagram")
@@ -349,12 +350,12 @@ def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[
     """Refresh every stored credential (scopes, revocation) and find a token for each group."""
     youtube = [g for g in groups if g.kind == "youtube"]
     credentials: list[YouTubeCredential] = []
-    path = youtube_oauth.secrets_path(secrets_file)
+    path = google_oauth.secrets_path(secrets_file)
     data = None
     if youtube or path.exists():
         try:
-            data = youtube_oauth.load_secrets(path)
-        except youtube_oauth.OAuthError as error:
+            data = google_oauth.load_secrets(path)
+        except google_oauth.OAuthError as error:
             report.add(Severity.ERROR, "token", str(path), str(error),
                        "run `socialpulse youtube authorize` again (docs/setup-youtube.md)")
     if data:
@@ -362,15 +363,15 @@ def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[
             report.add(Severity.ERROR, "token", str(path), "the YouTube secrets file is readable by other users",
                        f"chmod 600 {path}")
         try:
-            oauth = youtube_oauth.client_of(data)
-        except youtube_oauth.OAuthError as error:
+            oauth = google_oauth.client_of(data)
+        except google_oauth.OAuthError as error:
             report.add(Severity.ERROR, "token", str(path), str(error), "run `socialpulse youtube authorize`")
             oauth = None
         for credential in data.get("credentials", []) if oauth else []:
             label = f"{path.name}:{credential.get('channel_id') or credential.get('title') or '?'}"
             report.count("token")
             try:
-                answer = youtube_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
+                answer = google_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
             except ApiError as error:
                 _refresh_refused(report, label, error, now)
                 continue
@@ -429,9 +430,9 @@ def _env_youtube_credential(report: DoctorReport, settings: Settings, client: Ht
         report.add(Severity.ERROR, "token", label, "set without SOCIALPULSE_YOUTUBE_CLIENT_ID / "
                    "SOCIALPULSE_YOUTUBE_CLIENT_SECRET", "set both from the OAuth client (docs/setup-youtube.md)")
         return []
-    oauth = youtube_oauth.OAuthClient(settings.youtube_client_id, settings.youtube_client_secret.get_secret_value())
+    oauth = google_oauth.OAuthClient(settings.youtube_client_id, settings.youtube_client_secret.get_secret_value())
     try:
-        answer = youtube_oauth.refresh_access_token(client, oauth, settings.youtube_refresh_token.get_secret_value(),
+        answer = google_oauth.refresh_access_token(client, oauth, settings.youtube_refresh_token.get_secret_value(),
                                                     url=settings.google_token_url)
     except ApiError as error:
         _refresh_refused(report, label, error, now)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ingestion.core.settings import Settings
 from ingestion.extract.http import ApiError, ErrorClass, HttpClient
-from ingestion.onboarding import youtube_oauth
+from ingestion.sources import google_oauth
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Credential:
     """One OAuth client + refresh token; `label` names it in messages (never a secret)."""
 
     label: str
-    client: youtube_oauth.OAuthClient
+    client: google_oauth.OAuthClient
     refresh_token: str = field(repr=False)
 
 
@@ -84,13 +84,13 @@ class YouTubeTokens:
         """Credentials from the secrets file and the environment (see the module docstring).
 
         Raises:
-            youtube_oauth.OAuthError: the secrets file exists but is unreadable or has no OAuth client.
+            google_oauth.OAuthError: the secrets file exists but is unreadable or has no OAuth client.
         """
         by_channel: dict[str, Credential] = {}
-        path = youtube_oauth.secrets_path(settings.youtube_secrets)
-        data = youtube_oauth.load_secrets(path)
+        path = google_oauth.secrets_path(settings.youtube_secrets)
+        data = google_oauth.load_secrets(path)
         if data and data.get("credentials"):
-            oauth = youtube_oauth.client_of(data)
+            oauth = google_oauth.client_of(data)
             for item in data["credentials"]:
                 if not isinstance(item, dict) or not item.get("refresh_token"):
                     continue
@@ -101,10 +101,10 @@ class YouTubeTokens:
         default = None
         if settings.youtube_refresh_token is not None:
             if not settings.youtube_client_id or settings.youtube_client_secret is None:
-                raise youtube_oauth.OAuthError(
+                raise google_oauth.OAuthError(
                     "SOCIALPULSE_YOUTUBE_REFRESH_TOKEN needs SOCIALPULSE_YOUTUBE_CLIENT_ID and "
                     "SOCIALPULSE_YOUTUBE_CLIENT_SECRET")
-            default = Credential("SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", youtube_oauth.OAuthClient(
+            default = Credential("SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", google_oauth.OAuthClient(
                 settings.youtube_client_id, settings.youtube_client_secret.get_secret_value()),
                 settings.youtube_refresh_token.get_secret_value())
         return cls(client, settings.google_token_url, by_channel, default, clock)
@@ -170,7 +170,7 @@ class YouTubeTokens:
     def _mint(self, credential: Credential, entry: _Entry) -> None:
         self.refreshes += 1
         try:
-            answer = youtube_oauth.refresh_access_token(self.client, credential.client, credential.refresh_token,
+            answer = google_oauth.refresh_access_token(self.client, credential.client, credential.refresh_token,
                                                         url=self.token_url)
         except ApiError as error:
             entry.token = None

@@ -1,4 +1,4 @@
-"""What the onboarding checks report: one finding per problem, with the fix to apply."""
+"""What the checks report (the onboarding doctor, the peer snapshot): one finding per problem, with the fix."""
 
 from __future__ import annotations
 
