@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import date
 from importlib.metadata import EntryPoint, entry_points
 
+from ingestion.core.platforms import SUPPORTED
 from ingestion.core.registry import RegistryError
 
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--since", type=_date, required=True, help="first platform day (YYYY-MM-DD, inclusive)")
     backfill.add_argument("--until", type=_date, required=True,
                           help="last platform day (YYYY-MM-DD, inclusive; at most the last complete day)")
-    backfill.add_argument("--platform", action="append", choices=["facebook", "instagram", "youtube"],
+    backfill.add_argument("--platform", action="append", choices=list(SUPPORTED),
                           help="only this platform (repeatable; default: every enabled platform)")
     backfill.add_argument("--account", action="append", help="only this registry account id (repeatable)")
     backfill.add_argument("--force", action="store_true", help="re-fetch days the coverage ledger already holds")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
+from ingestion.core.platforms import PACIFIC, TIMEZONES
 
 
 @lru_cache(maxsize=4096)
@@ -55,13 +54,6 @@ def pacific_today(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(PACIFIC).date()
 
 
-# The time zone whose calendar a platform's days follow: Meta (end_time) and YouTube (Analytics
-# `day`, quota reset) count Pacific days; Snapchat's stats take UTC day stamps (platforms/snapchat.py).
-PLATFORM_TIMEZONES: dict[str, ZoneInfo] = {
-    "facebook": PACIFIC, "instagram": PACIFIC, "youtube": PACIFIC, "snapchat": ZoneInfo("UTC"),
-}
-
-
 def platform_today(platform: str, now: datetime | None = None) -> date:
     """Today's date on `platform`'s calendar (Pacific unless the platform says otherwise).
 
@@ -70,7 +62,7 @@ def platform_today(platform: str, now: datetime | None = None) -> date:
     """
     if now is not None and now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return (now or datetime.now(UTC)).astimezone(PLATFORM_TIMEZONES.get(platform, PACIFIC)).date()
+    return (now or datetime.now(UTC)).astimezone(TIMEZONES.get(platform, PACIFIC)).date()
 
 
 def days(start: date, end: date) -> list[date]:

@@ -16,8 +16,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Platform = Literal["facebook", "instagram", "youtube", "snapchat"]
-PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube", "snapchat")
+from ingestion.core.platforms import ALL, PEERS
+
+Platform = Literal[ALL]  # the one platform table (ingestion.core.platforms)
+PLATFORMS: tuple[str, ...] = ALL
 
 # External id formats: Meta ids are numeric strings; YouTube channel ids are "UC" + 22 chars;
 # Snapchat profile ids are UUIDs.
@@ -106,7 +108,7 @@ class Organisation(BaseModel):
         return tuple(notes)
 
 
-PeerPlatform = Literal["facebook", "instagram", "youtube"]
+PeerPlatform = Literal[PEERS]
 _IG_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 _YT_HANDLE = re.compile(r"^@[A-Za-z0-9._-]{3,30}$")
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.core.platforms import SUPPORTED, SWITCHED
+
 # Meta pins a version in the URL; insights-metric retirements apply to all versions on fixed dates
 # anyway (PLATFORM_APIS.md §1), so this is upgraded yearly, deliberately.
 DEFAULT_GRAPH_API_VERSION = "v25.0"
@@ -72,9 +74,7 @@ class Settings(BaseSettings):
     @property
     def platforms(self) -> tuple[str, ...]:
         """Platforms the pipeline fetches: the supported ones, plus Snapchat when switched on."""
-        from ingestion.extract.plan import SUPPORTED_PLATFORMS
-
-        return SUPPORTED_PLATFORMS + (("snapchat",) if self.snapchat_enabled else ())
+        return SUPPORTED + (SWITCHED if self.snapchat_enabled else ())
 
     @property
     def warehouse(self) -> Path:

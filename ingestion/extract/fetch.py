@@ -28,18 +28,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ingestion.core.platforms import META
 from ingestion.core.redact import redact
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings
 from ingestion.extract import landing
 from ingestion.extract.executors import BearerExecutor, GraphExecutor
 from ingestion.extract.http import APP, RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.extract.plan import AccountPlan
-from ingestion.sources import FetchContext, RequestSpec, facebook, instagram, snapchat, youtube, youtube_auth
+from ingestion.sources import FetchContext, RequestSpec, youtube_auth
+from ingestion.sources.by_platform import PLATFORM_MODULES
 from ingestion.sources.google_oauth import OAuthError
 
 log = logging.getLogger(__name__)
 
-PLATFORM_MODULES = {"facebook": facebook, "instagram": instagram, "youtube": youtube, "snapchat": snapchat}
 EXECUTORS = {"graph": GraphExecutor, "youtube": BearerExecutor, "bearer": BearerExecutor}
 # The setting that says where each API base is (named in the message when it cannot be reached).
 BASE_SETTINGS = {"graph": "graph_url", "youtube_data": "youtube_data_url",
@@ -334,7 +335,7 @@ def _cause(settings: Settings, account: _Account, spec: RequestSpec, error: ApiE
         fix = (f"put a fresh access token in {name} (they last about an hour: "
                f"`export {name}=$(socialpulse youtube access-token)`), or store refresh credentials with "
                "`socialpulse youtube authorize`")
-    elif account.plan.platform in ("facebook", "instagram"):
+    elif account.plan.platform in META:
         fix = f"renew the token in {name} (`socialpulse token exchange`), then check it with `socialpulse doctor`"
     else:
         fix = f"renew the token in {name}"

@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ingestion.core.days import PACIFIC, PLATFORM_TIMEZONES, platform_today
+from ingestion.core.days import PACIFIC, platform_today
+from ingestion.core.platforms import ALL, SUPPORTED, TIMEZONES
 from ingestion.core.registry import Registry
 
-# Platforms with a fetch implementation today; the others are skipped by the planner.
-SUPPORTED_PLATFORMS: tuple[str, ...] = ("facebook", "instagram", "youtube")
-# Platforms with a client that only runs when switched on (Settings.platforms).
-SWITCHED_PLATFORMS: tuple[str, ...] = ("snapchat",)
 # Meta keeps insights for two years (PLATFORM_APIS.md §2.3); older days are never requested.
 HISTORY_HORIZON_DAYS = 730
 
@@ -84,7 +81,7 @@ def check_complete(day: date, platforms: tuple[str, ...], what: str = "--as-of",
         last = last_complete_day(platform, now)
         if day > last:
             raise PlanError(f"{what} {day} is after the last complete platform day, {last} ({platform} counts "
-                            f"days in {PLATFORM_TIMEZONES.get(platform, PACIFIC).key}): the platforms have no data "
+                            f"days in {TIMEZONES.get(platform, PACIFIC).key}): the platforms have no data "
                             f"for it yet. Use {what} {last} or earlier (or leave it out); nothing was done.")
 
 
@@ -94,11 +91,11 @@ def plan_window(
 ) -> list[AccountPlan]:
     """Plans for every active, supported account over [since, until], clipped to active dates and to
     the platform's history horizon (`now`: the clock, default the real one)."""
-    wanted = platforms or SUPPORTED_PLATFORMS
+    wanted = platforms or SUPPORTED
     horizons: dict[str, date] = {}
     plans = []
     for account in registry.accounts:
-        if account.platform not in SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS or account.platform not in wanted:
+        if account.platform not in ALL or account.platform not in wanted:
             continue
         if account.platform not in horizons:
             horizons[account.platform] = horizon_start(account.platform, now)
@@ -117,7 +114,7 @@ MIN_LOOKBACK_DAYS: dict[str, int] = {"youtube": 7}
 
 
 def plan_nightly(registry: Registry, as_of: date, lookback_days: int,
-                 platforms: tuple[str, ...] = SUPPORTED_PLATFORMS, now: datetime | None = None) -> list[AccountPlan]:
+                 platforms: tuple[str, ...] = SUPPORTED, now: datetime | None = None) -> list[AccountPlan]:
     """The nightly plan: the `lookback_days` platform days ending with `as_of` (longer where a
     platform's data arrives late). An `as_of` after a platform's last complete day is refused
     (PlanError): Airflow's conf `as_of` and the CLI's --as-of go through here."""

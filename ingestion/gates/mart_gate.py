@@ -42,6 +42,7 @@ import pandas as pd
 
 from ingestion.core.days import days as day_range
 from ingestion.core.days import pacific_today
+from ingestion.core.platforms import FRESHNESS_LAG_DAYS, SUPPORTED
 from ingestion.core.settings import Settings
 from ingestion.extract.landing import safe_name
 from ingestion.extract.plan import last_complete_day
@@ -62,7 +63,7 @@ FINDING_COLUMNS = (
     "detail",
 )
 HARD_SUITES = ("fct_follower_growth_daily", "follower_continuity", "completeness", "growth_plausibility")
-FRESHNESS_PLATFORMS = ("facebook", "instagram", "youtube")
+FRESHNESS_PLATFORMS = SUPPORTED
 
 
 class MartGateError(RuntimeError):
@@ -94,7 +95,7 @@ class MartGateConfig:
     # Days an account's last row may lag the reference day before it is listed as stale
     # (YouTube Analytics lags 2-3 days).
     freshness_lag_days: dict[str, int] = field(
-        default_factory=lambda: {"facebook": 2, "instagram": 2, "youtube": 4, "snapchat": 2})
+        default_factory=lambda: dict(FRESHNESS_LAG_DAYS))
     # 28-day growth rate bounds for accounts with at least `growth_min_followers` followers:
     # beyond them the number is a bug (a wrong anchor), not a campaign.
     growth_rate_min: float = -0.9

@@ -61,6 +61,7 @@ from typing import Any
 
 import pandas as pd
 
+from ingestion.core.platforms import ALL
 from ingestion.extract.landing import safe_name
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no telemetry attempts
@@ -85,7 +86,7 @@ OBJECT_COLUMNS = (
 )
 # raw.objects holds one row per (load, object).
 OBJECT_KEY = ("platform", "account_id", "object_type", "object_id")
-PLATFORMS = ("facebook", "instagram", "youtube", "snapchat")
+PLATFORMS = ALL
 CONTENT_OBJECT_TYPES = ("post", "media", "video")
 
 # Column kinds the loader hands over (see `_kind`); "empty" (all null) is accepted for any column,

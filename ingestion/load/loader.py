@@ -43,13 +43,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.core.metrics import known_metrics
+from ingestion.core.platforms import META
 from ingestion.core.registry import Registry
 from ingestion.core.settings import Settings
 from ingestion.extract import landing
-from ingestion.extract.fetch import PLATFORM_MODULES
 from ingestion.gates import quality
 from ingestion.gates.quarantine_store import store as quarantine_batch
 from ingestion.load.warehouse import connect
+from ingestion.sources.by_platform import PLATFORM_MODULES
 from ingestion.sources.meta import ParseError
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def empty_insight_accounts(platform: str, records: list[dict[str, Any]],
                            observations: list[dict[str, Any]]) -> dict[str, str]:
     """Accounts whose account-level insights answer was `data: []` for a window older than Meta's
     delay although their node snapshot shows at least `MIN_FOLLOWERS_FOR_INSIGHTS` followers."""
-    if platform not in ("facebook", "instagram"):
+    if platform not in META:
         return {}
     followers: dict[str, float] = {}
     for o in observations:
@@ -238,7 +239,7 @@ class _Staged:
             self.broken.setdefault(account_id, message)
         self.responses.update(r["account_id"] for r in records)
         self.objects.extend(objects)
-        if self.platform in ("facebook", "instagram"):
+        if self.platform in META:
             for rec in records:
                 metric = _empty_insights_metric(rec)
                 if metric is not None:

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ingestion.core.days import snapshot_date
+from ingestion.core.platforms import PEERS
 from ingestion.core.registry import Peer, PeerAccount, Registry
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings
 from ingestion.extract import fetch, landing
@@ -48,7 +49,7 @@ from ingestion.sources import FetchContext, RequestSpec
 log = logging.getLogger(__name__)
 
 LANDING_FOLDER = "peers"
-PEER_PLATFORMS = ("facebook", "instagram", "youtube")
+PEER_PLATFORMS = PEERS
 # Recent media per Instagram peer: enough for 4 weeks of a daily poster (posts per week, engagement).
 MEDIA_LIMIT = 30
 BUSINESS_DISCOVERY = ("business_discovery.username({username}){{username,name,followers_count,media_count,"

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from ingestion.core.days import platform_today
 from ingestion.core.findings import Finding, Severity, sort_findings
+from ingestion.core.platforms import SUPPORTED
 from ingestion.core.registry import Account, Registry, RegistryError, load_registry
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 from ingestion.extract.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
@@ -59,8 +60,7 @@ from ingestion.onboarding.tokens import (
 from ingestion.sources import google_oauth
 
 DEFAULT_WARN_DAYS = 14
-META_PLATFORMS = ("facebook", "instagram")
-FETCHED_PLATFORMS = ("facebook", "instagram", "youtube")
+FETCHED_PLATFORMS = SUPPORTED
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POOLS_FILE = PROJECT_ROOT / "dags" / "dag_support" / "pools.json"
 WRITER_POOL = "duckdb_writer"

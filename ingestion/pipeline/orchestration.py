@@ -20,14 +20,13 @@ from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ingestion.core.platforms import ALL, SUPPORTED
 from ingestion.core.registry import load_registry
 from ingestion.core.settings import load_settings
 from ingestion.extract import fetch as fetch_mod
 from ingestion.extract.http import RETRYABLE
 from ingestion.extract.plan import (
     HISTORY_HORIZON_DAYS,
-    SUPPORTED_PLATFORMS,
-    SWITCHED_PLATFORMS,
     AccountPlan,
     plan_nightly,
     plan_window,
@@ -36,6 +35,7 @@ from ingestion.load import loader as load_mod
 from ingestion.pipeline import chain as pipeline
 from ingestion.pipeline.notify import AccountsFailed, TransientAccountsError
 from ingestion.publish import bi_copy as publish_mod
+from ingestion.sources.by_platform import PLATFORM_MODULES
 from ingestion.transform import runner as transform
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 __all__ = ["AccountsFailed", "TransientAccountsError"]  # re-exported: the DAGs' failure vocabulary
 
 # Every platform the DAGs have tasks for; a switched-off one (settings.platforms) plans nothing.
-PLATFORMS: tuple[str, ...] = SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS
+PLATFORMS: tuple[str, ...] = ALL
 RETRYABLE_CLASSES = frozenset(str(c) for c in RETRYABLE)
 
 # Requests one backfill fetch task may issue: a chunk holds as many accounts as fit (a two-year
@@ -432,7 +432,7 @@ class BackfillRequest:
 
 
 def backfill_request(params: dict[str, Any], today: date | None = None,
-                     enabled: tuple[str, ...] = SUPPORTED_PLATFORMS) -> BackfillRequest:
+                     enabled: tuple[str, ...] = SUPPORTED) -> BackfillRequest:
     """Validate the backfill DAG's params; clip `until` to the last complete platform day.
 
     `since` is clipped to the platforms' history horizon by the planner (`ingestion.extract.plan`).
@@ -465,7 +465,7 @@ def backfill_request(params: dict[str, Any], today: date | None = None,
 
 
 def _requests_for(plan: AccountPlan, ctx) -> int:
-    return len(fetch_mod.PLATFORM_MODULES[plan.platform].requests_for(plan, ctx))
+    return len(PLATFORM_MODULES[plan.platform].requests_for(plan, ctx))
 
 
 def _budget_chunks(plans: list[AccountPlan], ctx, budget: int,

@@ -88,9 +88,9 @@ def test_clean_batch_passes_commits_and_records_its_validation(settings, registr
 
 def _null_key(monkeypatch, records, statuses):
     """A parser regression that drops the metric name of one account's rows."""
-    from ingestion.extract import fetch
+    from ingestion.sources.by_platform import PLATFORM_MODULES
 
-    module = fetch.PLATFORM_MODULES["facebook"]
+    module = PLATFORM_MODULES["facebook"]
     original = module.parse
 
     def broken(record):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ingestion.core.platforms import PEERS
 from ingestion.publish.report.i18n import fmt_int, fmt_num, fmt_pct
 from ingestion.publish.report.reader import BICopy, Missing
 
@@ -18,7 +19,7 @@ COLUMNS = ("organisation_name", "platform", "snapshot_date", "is_own", "follower
            "followers_growth_pct_28d", "followers_per_1000_residents", "rank_followers",
            "rank_followers_per_1000", "organisations_compared", "accounts_hidden",
            "posts_per_week_28d", "interactions_per_post_28d")
-PLATFORM_ORDER = ("all", "facebook", "instagram", "youtube")
+PLATFORM_ORDER = ("all", *PEERS)
 
 LABELS = {
     "sv": {
