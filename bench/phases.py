@@ -135,7 +135,7 @@ def load(args, settings, timers) -> dict[str, Any]:
     from ingestion.load import loader as load_mod
 
     timers.wrap(load_mod, "parse_records", "parse_s")
-    timers.wrap(load_mod, "_observations_frame", "frame_s")
+    timers.wrap(load_mod, "observations_frame", "frame_s")
     timers.wrap(quality, "gate_batch", "gate_s")
     timers.wrap(load_mod, "_commit", "commit_s")
     timers.wrap(landing, "read_statuses", "read_statuses_s")

@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from sandbox import content as C
 from sandbox import data as D
 from sandbox import graph_helpers as H
+from sandbox import pacific_time as PT
 from sandbox.catalogue import (
     ME_FIELDS,
     MEDIA_METRICS,
@@ -158,7 +159,7 @@ class GraphApp(GraphNodes, GraphInsights):
 
     def today(self) -> date:
         """The sandbox's current Meta day (America/Los_Angeles date of the sandbox clock)."""
-        return D.pacific_date(self.clock())
+        return PT.pacific_date(self.clock())
 
     def now_ts(self) -> float:
         return self.clock().timestamp()

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, quote_plus
 
 from sandbox import content as C
-from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphError
 
 PAGE_WINDOW_DAYS = 90
@@ -114,14 +114,14 @@ def decode_position(cursor: str) -> tuple[int, int]:
 
 def pacific_text(moment: datetime) -> str:
     """'Thursday, 19-Nov-26 07:00:00 PST' -- the format of Meta's token-expiry messages."""
-    offset = D.pacific_utc_offset_hours(moment)
+    offset = PT.pacific_utc_offset_hours(moment)
     local = moment.astimezone(UTC) - timedelta(hours=offset)
     return local.strftime("%A, %d-%b-%y %H:%M:%S ") + ("PDT" if offset == 7 else "PST")
 
 
 def end_times(first: date, last: date) -> list[str]:
     n = (last - first).days + 1
-    return [D.end_time_str(first + timedelta(days=k)) for k in range(n)]
+    return [PT.end_time_str(first + timedelta(days=k)) for k in range(n)]
 
 
 def metric_list(query: dict[str, str]) -> list[str]:
@@ -136,7 +136,7 @@ def parse_time(query: dict[str, str], key: str) -> int:
     if raw.isdigit():
         return int(raw)
     try:
-        return D.day_start_ts(date.fromisoformat(raw))
+        return PT.day_start_ts(date.fromisoformat(raw))
     except ValueError:
         # UNVERIFIED wording; the real API also accepts strtotime() phrases, the sandbox doesn't.
         raise GraphError(f"(#100) The parameter {key} must be a unix timestamp or a date (YYYY-MM-DD)", 100) from None

@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from sandbox import audience as AUD
 from sandbox import content as C
 from sandbox import data as D
 from sandbox import graph_helpers as H
+from sandbox import pacific_time as PT
 from sandbox.catalogue import (
     ALL_MEDIA_METRICS,
     ALL_PAGE_METRICS,
@@ -137,7 +139,7 @@ class GraphInsights:
     def _window(self, query: dict[str, str], max_days: int) -> tuple[int, int]:
         """Resolve since/until (unix s) with the API's defaults, enforcing the max span."""
         today = self.today()
-        until = H.parse_time(query, "until") if query.get("until") else D.day_start_ts(today)
+        until = H.parse_time(query, "until") if query.get("until") else PT.day_start_ts(today)
         # No since: the last 2 days before until (what v25 returned without since/until).
         since = H.parse_time(query, "since") if query.get("since") else until - 2 * DAY
         if since >= until:
@@ -155,8 +157,8 @@ class GraphInsights:
         """Inclusive measured-day range for [since, until), capped to complete days and the
         2-year horizon; first > last when nothing is available."""
         today = self.today()
-        first = D.pacific_date(since)
-        last = D.pacific_date(until - 1)
+        first = PT.pacific_date(since)
+        last = PT.pacific_date(until - 1)
         first = max(first, today - timedelta(days=HISTORY_DAYS), D.EPOCH)
         last = min(last, today - timedelta(days=1))
         return first, last
@@ -262,10 +264,10 @@ class GraphInsights:
         """Followers by city ("City, Region, Sweden") or country (ISO-2) for each day, top 45."""
         out = []
         for total in followers.tolist():
-            counts = D.audience_counts(self.config.seed, "facebook", obj, int(total))[breakdown]
+            counts = AUD.audience_counts(self.config.seed, "facebook", obj, int(total))[breakdown]
             if breakdown == "city":
                 counts = {f"{city}, {region}, Sweden": n for (city, region), n in counts.items()}
-            out.append(dict(H.top(counts, D.DEMOGRAPHIC_TOP_N)))
+            out.append(dict(H.top(counts, AUD.DEMOGRAPHIC_TOP_N)))
         return out
 
     def _ig_insights(self, obj: str, query: dict[str, str], version: str, base_url: str) -> dict:
@@ -309,7 +311,7 @@ class GraphInsights:
                 raise GraphError(f"(#100) Incompatible breakdowns ({breakdown}) for the requested metrics", 100)
         since, until = self._window(query, IG_WINDOW_DAYS)
         today = self.today()
-        if "follower_count" in metrics and since < D.day_start_ts(today - timedelta(days=IG_FOLLOWER_COUNT_DAYS)):
+        if "follower_count" in metrics and since < PT.day_start_ts(today - timedelta(days=IG_FOLLOWER_COUNT_DAYS)):
             raise GraphError(
                 "(#100) (follower_count) metric only supports querying data for the last 30 days "
                 "excluding the current day",
@@ -362,7 +364,7 @@ class GraphInsights:
                 total = aggregate(fn(series))
                 cprof = C.content_profile(self.config.seed, "instagram", obj)
                 shares = [0.85 * (1 - cprof["reels_share"]), 0.85 * cprof["reels_share"], 0.15]
-                parts = D.apportion(total, shares)
+                parts = AUD.apportion(total, shares)
                 item["total_value"] = {
                     "breakdowns": [
                         {
@@ -422,20 +424,20 @@ class GraphInsights:
                 population = dedup_total(D.daily_series(seed, "instagram", obj, start, snapshot)["accounts_engaged"])
             else:
                 population = followers
-            if followers < D.DEMOGRAPHIC_MIN_FOLLOWERS or population < D.DEMOGRAPHIC_MIN_FOLLOWERS:
+            if followers < AUD.DEMOGRAPHIC_MIN_FOLLOWERS or population < AUD.DEMOGRAPHIC_MIN_FOLLOWERS:
                 continue
-            counts = D.audience_counts(seed, "instagram", obj, population, engaged=engaged)
+            counts = AUD.audience_counts(seed, "instagram", obj, population, engaged=engaged)
             if len(keys) == 2:
                 cells = {(a, g): n for (a, g), n in counts["age_gender"].items()}
                 results = [
                     {"dimension_values": [a, g] if keys[0] == "age" else [g, a], "value": n}
-                    for (a, g), n in H.top(cells, D.DEMOGRAPHIC_TOP_N)
+                    for (a, g), n in H.top(cells, AUD.DEMOGRAPHIC_TOP_N)
                 ]
             else:
                 table = counts[keys[0]]
                 if keys[0] == "city":
                     table = {f"{city}, {region}": n for (city, region), n in table.items()}
-                results = [{"dimension_values": [k], "value": n} for k, n in H.top(table, D.DEMOGRAPHIC_TOP_N)]
+                results = [{"dimension_values": [k], "value": n} for k, n in H.top(table, AUD.DEMOGRAPHIC_TOP_N)]
             title, description = IG_DEMOGRAPHIC_METRICS[name]
             data.append(
                 {

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphError, GraphResponse, parse_fields
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def _profile(seed: int, platform: str, ref: str) -> dict[str, int]:
 
 def snapshot_day(now: datetime) -> date:
     """The day a snapshot taken at `now` describes: the last complete Pacific day."""
-    return D.pacific_date(now) - timedelta(days=1)
+    return PT.pacific_date(now) - timedelta(days=1)
 
 
 def followers_on(seed: int, platform: str, ref: str, day: date) -> int:

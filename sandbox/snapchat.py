@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class SnapchatApp:
     def _profile(self, profile_id: str) -> dict:
         i = self.profile_index(profile_id) or 1
         ident = D.account_identity(self.config.seed, i)
-        snapshot = D.pacific_date(self.app.clock()) - timedelta(days=1)
+        snapshot = PT.pacific_date(self.app.clock()) - timedelta(days=1)
         return {
             "public_profiles": [
                 {

@@ -45,8 +45,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sandbox import audience as AUD
 from sandbox import content as C
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
@@ -150,14 +152,14 @@ def analytics_release_at(seed: int, day: date) -> datetime:
     low, high = ANALYTICS_LAG_HOURS
     digest = hashlib.blake2b(f"{seed}:yt-analytics-lag:{day.isoformat()}".encode(), digest_size=4).digest()
     lag = low + int.from_bytes(digest, "big") % (high - low + 1)
-    return D.day_start_utc(day + timedelta(days=1)) + timedelta(hours=lag)
+    return PT.day_start_utc(day + timedelta(days=1)) + timedelta(hours=lag)
 
 
 def last_analytics_day(seed: int, now: datetime) -> date:
     """The newest day the Analytics ``day`` report has at ``now``: every day up to it is
     released, so rows end there and later days are omitted (not zero). A day released before an
     earlier one waits for it (the report never has holes)."""
-    today = D.pacific_date(now)
+    today = PT.pacific_date(now)
     last = today - timedelta(days=4)  # closed >= 72 h ago: always released
     for ahead in (3, 2, 1):
         day = today - timedelta(days=ahead)
@@ -169,8 +171,8 @@ def last_analytics_day(seed: int, now: datetime) -> date:
 
 def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float]]:
     """(ageGroup, gender, viewerPercentage) cells > 0, summing to exactly 100 (3 decimals)."""
-    aud = D.audience(seed, "youtube", channel_id)
-    parts = D.apportion(100_000, aud["age_gender"]).reshape(len(AGE_GROUPS), len(GENDERS))
+    aud = AUD.audience(seed, "youtube", channel_id)
+    parts = AUD.apportion(100_000, aud["age_gender"]).reshape(len(AGE_GROUPS), len(GENDERS))
     return [
         (AGE_GROUPS[a], GENDERS[g], parts[a, g] / 1000.0)
         for a in range(len(AGE_GROUPS))
@@ -462,9 +464,9 @@ class YouTubeApp:
                     watched = sum(v * a for v, a in zip(series["views"], series["averageViewDuration"], strict=True))
                     totals["averageViewDuration"] = watched // views if views else 0
                 if dims == "country":
-                    countries = D.audience(seed, "youtube", channel)["countries"]
+                    countries = AUD.audience(seed, "youtube", channel)["countries"]
                     rows = []
-                    split = {m: D.apportion(int(totals[m]), [s for _, s in countries]) for m in metrics}
+                    split = {m: AUD.apportion(int(totals[m]), [s for _, s in countries]) for m in metrics}
                     for c, (code, _) in enumerate(countries):
                         rows.append([code, *(int(split[m][c]) for m in metrics)])
                 else:

@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             return _print_report(report, progress)
         if args.command == "replay":
-            from ingestion.load.loader import replay
+            from ingestion.load.replay import replay
 
             replayed = replay(settings, args.load_id)
             for load_id, rows in replayed.items():

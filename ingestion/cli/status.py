@@ -18,7 +18,8 @@ from typing import Any, TextIO
 from ingestion.core.settings import Settings
 from ingestion.core.state import read
 from ingestion.extract.plan import last_complete_day
-from ingestion.gates.mart_gate import MartGateConfig, publish_state
+from ingestion.gates.mart_diagnosis import publish_state
+from ingestion.gates.mart_gate import MartGateConfig
 
 # Columns of the printed status: fits any terminal and any log viewer.
 WIDTH = 80

@@ -15,7 +15,7 @@ How a batch flows (bounded memory, one transaction):
   never held in memory whole (peak RSS 4.1-4.4 GiB -> 1.45 GiB, bench/README.md);
 - after the last slice, the accounts that must not load (unparseable, or empty insights) are cut
   out; the gate validates the observations as one pandas frame made from the Arrow tables
-  (`_observations_frame`: same dtypes as the row-wise frame it replaces);
+  (`observations_frame`: same dtypes as the row-wise frame it replaces);
 - a passing batch is committed in one transaction (`_commit`): the staged responses (DuckDB reads
   the Parquet files), that very frame (as Arrow), objects, health, ledger, registry, the `raw.loads`
   row and the validation history; the staging files are deleted whatever happens. DuckDB's buffer
@@ -26,17 +26,15 @@ so the schema suite still sees and reports them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,9 +45,15 @@ from ingestion.core.platforms import META
 from ingestion.core.registry import Registry
 from ingestion.core.settings import Settings
 from ingestion.extract import landing
-from ingestion.gates import quality
+from ingestion.gates import load_gate, quality
 from ingestion.gates.quarantine_store import store as quarantine_batch
-from ingestion.load.warehouse import connect
+from ingestion.load.empty_insights import (
+    FOLLOWER_FIELDS,
+    MIN_FOLLOWERS_FOR_INSIGHTS,
+    empty_insights_message,
+    empty_insights_metric,
+)
+from ingestion.load.warehouse import connect, transaction
 from ingestion.sources.by_platform import PLATFORM_MODULES
 from ingestion.sources.meta import ParseError
 
@@ -112,59 +116,6 @@ def parse_records(
     return observations, objects, broken
 
 
-# Meta serves no account insights to Pages/IG accounts under 100 followers (`data: []`); above that an
-# empty answer means the platform lost it (issue 10 fault drill `empty`). Loading the account would mark
-# its days as covered in the ledger, so a backfill would never fetch them again: cut it out instead.
-MIN_FOLLOWERS_FOR_INSIGHTS = 100
-# Meta's data may arrive up to 48 h late (`data: []` for the newest days is normal): only a window
-# that starts before that is expected to hold data.
-INSIGHTS_DELAY = timedelta(hours=48)
-
-
-def _window_is_settled(rec: dict[str, Any]) -> bool:
-    try:
-        since = float((rec.get("params") or {}).get("since"))
-        fetched = datetime.fromisoformat(str(rec["fetched_at"]))
-    except (TypeError, ValueError, KeyError):
-        return False
-    return since <= (fetched - INSIGHTS_DELAY).timestamp()
-
-
-_FOLLOWER_FIELDS = ("followers_count", "fan_count")
-
-
-def _empty_insights_message(metric: str, followers: float) -> str:
-    return (f"account insights answered data: [] ({metric}) although the account has "
-            f"{followers:.0f} followers; nothing of it loaded, re-run to fetch it")
-
-
-def _empty_insights_metric(rec: dict[str, Any]) -> str | None:
-    """The requested metrics when `rec` is a settled account-insights answer with `data: []`."""
-    body = rec.get("body")
-    if (rec.get("endpoint") == "insights" and rec.get("object_type", "account") == "account"
-            and isinstance(body, dict) and body.get("data") == [] and _window_is_settled(rec)):
-        return str((rec.get("params") or {}).get("metric", "?"))[:200]
-    return None
-
-
-def empty_insight_accounts(platform: str, records: list[dict[str, Any]],
-                           observations: list[dict[str, Any]]) -> dict[str, str]:
-    """Accounts whose account-level insights answer was `data: []` for a window older than Meta's
-    delay although their node snapshot shows at least `MIN_FOLLOWERS_FOR_INSIGHTS` followers."""
-    if platform not in META:
-        return {}
-    followers: dict[str, float] = {}
-    for o in observations:
-        if o["source"] == "node" and o["metric_name"] in _FOLLOWER_FIELDS:
-            followers[o["account_id"]] = min(followers.get(o["account_id"], o["value"]), o["value"])
-    out: dict[str, str] = {}
-    for rec in records:
-        account_id, metric = rec["account_id"], _empty_insights_metric(rec)
-        if metric is not None and followers.get(account_id, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS:
-            out[account_id] = _empty_insights_message(metric, followers[account_id])
-    return out
-
-
 # ----------------------------------------------------------------------------- observations as Arrow
 
 # Responses parsed and staged at a time: bounds the memory of a load to one slice of decoded JSON
@@ -174,13 +125,13 @@ BATCH_RECORDS = 2000
 # What the platform parsers produce, column by column. Timestamps stay text until the frame is
 # built, where they are parsed exactly as the row-wise path parsed them.
 OBSERVATION_ARROW_SCHEMA = pa.schema([
-    *[(c, pa.string()) for c in quality.OBSERVATION_COLUMNS[:11]],
+    *[(c, pa.string()) for c in load_gate.OBSERVATION_COLUMNS[:11]],
     ("metric_date", pa.date32()),
     ("end_time", pa.string()),
     ("value", pa.float64()),
     ("observed_at", pa.string()),
 ])
-assert OBSERVATION_ARROW_SCHEMA.names == list(quality.OBSERVATION_COLUMNS)
+assert OBSERVATION_ARROW_SCHEMA.names == list(load_gate.OBSERVATION_COLUMNS)
 
 
 def _observations_table(rows: list[dict[str, Any]]) -> pa.Table | None:
@@ -192,7 +143,7 @@ def _observations_table(rows: list[dict[str, Any]]) -> pa.Table | None:
         return None
 
 
-def _observations_frame(rows: list[dict[str, Any]] | pa.Table) -> pd.DataFrame:
+def observations_frame(rows: list[dict[str, Any]] | pa.Table) -> pd.DataFrame:
     """The observations as the gate validates them and the commit inserts them.
 
     From Arrow: columnar, no Python object per value. Row dicts that Arrow refuses take the
@@ -201,7 +152,7 @@ def _observations_frame(rows: list[dict[str, Any]] | pa.Table) -> pd.DataFrame:
     """
     table = rows if isinstance(rows, pa.Table) else _observations_table(rows)
     if table is None:
-        df = pd.DataFrame(rows, columns=list(quality.OBSERVATION_COLUMNS))
+        df = pd.DataFrame(rows, columns=list(load_gate.OBSERVATION_COLUMNS))
         df["metric_date"] = pd.to_datetime(df["metric_date"])
     else:
         day = table.schema.get_field_index("metric_date")
@@ -213,7 +164,7 @@ def _observations_frame(rows: list[dict[str, Any]] | pa.Table) -> pd.DataFrame:
     return df
 
 
-def _arrow(df: pd.DataFrame) -> pa.Table:
+def arrow_table(df: pd.DataFrame) -> pa.Table:
     """A frame as Arrow for DuckDB (strings are Arrow already: no copy, no Python objects)."""
     return pa.Table.from_pandas(df, preserve_index=False)
 
@@ -241,7 +192,7 @@ class _Staged:
         self.objects.extend(objects)
         if self.platform in META:
             for rec in records:
-                metric = _empty_insights_metric(rec)
+                metric = empty_insights_metric(rec)
                 if metric is not None:
                     self.empty_insights[rec["account_id"]] = metric
         table = _observations_table(observations) if self.rows is None else None
@@ -250,18 +201,18 @@ class _Staged:
             self.tables = []
         if self.rows is not None:
             self.rows.extend(observations)
-            nodes = [o for o in observations if o["source"] == "node" and o["metric_name"] in _FOLLOWER_FIELDS]
+            nodes = [o for o in observations if o["source"] == "node" and o["metric_name"] in FOLLOWER_FIELDS]
         else:
             self.tables.append(table)
             nodes = table.filter(pc.and_(pc.equal(table["source"], "node"),
-                                         pc.is_in(table["metric_name"], pa.array(_FOLLOWER_FIELDS)))).to_pylist()
+                                         pc.is_in(table["metric_name"], pa.array(FOLLOWER_FIELDS)))).to_pylist()
         for o in nodes:
             if o["value"] is not None:
                 self.followers[o["account_id"]] = min(self.followers.get(o["account_id"], o["value"]), o["value"])
 
     def empty_accounts(self) -> dict[str, str]:
         """`empty_insight_accounts` over the whole batch (parseable accounts only)."""
-        return {a: _empty_insights_message(metric, self.followers[a]) for a, metric in self.empty_insights.items()
+        return {a: empty_insights_message(metric, self.followers[a]) for a, metric in self.empty_insights.items()
                 if a not in self.broken and self.followers.get(a, 0) >= MIN_FOLLOWERS_FOR_INSIGHTS}
 
     def observations(self, cut: set[str]) -> list[dict[str, Any]] | pa.Table:
@@ -416,12 +367,12 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             _record_health_only(con, run_id, load_id, statuses, result)
             return result
 
-        df = _observations_frame(staged.observations(cut))
-        objects_df = _objects_frame([o for o in staged.objects if o["account_id"] not in cut])
+        df = observations_frame(staged.observations(cut))
+        objects_df = objects_frame([o for o in staged.objects if o["account_id"] not in cut])
         staged.tables, staged.rows = [], None  # the frame holds the observations now
         planned = [s for s in statuses if s["status"] == "ok" and s["account_id"] not in cut] or statuses
         try:
-            gate = quality.gate_batch(
+            gate = load_gate.gate_batch(
                 df, objects_df, platform=platform, known_metrics=_known_metrics(platform),
                 first_day=min(date.fromisoformat(str(s["since"])) for s in planned),
                 last_day=max(date.fromisoformat(str(s["until"])) for s in planned),
@@ -471,7 +422,7 @@ OBJECT_COLUMNS = ("response_id", "platform", "account_id", "object_type", "objec
                   "content_type", "product_type", "permalink", "caption", "observed_at")
 
 
-def _objects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def objects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(OBJECT_COLUMNS))
     df["published_at"] = pd.to_datetime(df["published_at"], utc=True, errors="coerce", format="ISO8601")
     df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
@@ -556,139 +507,63 @@ def _commit(con, registry: Registry, load_id: str, run_id: str,
         log.warning("registry: %s", notice)
     organisation = pd.DataFrame([{"name": org.name, "timezone": org.timezone, "population": org.population,
                                   "population_by_age": json.dumps(org.population_by_age), "loaded_at": started}])
-    frames = {"incoming_observations": _arrow(df), "incoming_accounts": accounts,
+    frames = {"incoming_observations": arrow_table(df), "incoming_accounts": accounts,
               "incoming_objects": objects, "incoming_runs": runs, "incoming_coverage": coverage,
               "incoming_retired": retired_df, "incoming_organisation": organisation}
     for name, frame in frames.items():
         con.register(name, frame)
-    con.execute("begin transaction")
     try:
-        inserted = con.execute(
-            """
-            insert into raw.responses
-            select ?, response_id, platform, account_id, endpoint, request_url, request_params::json,
-                   api_version, http_status, fetched_at, usage_headers::json, body::json, object_type, object_id
-            from read_parquet(?, union_by_name = true)
-            where not list_contains(?::varchar[], account_id)
-            """,
-            [load_id, [str(f) for f in response_files], sorted(cut)],
-        ).fetchall()[0][0]
-        if inserted != expected_responses:  # the staged files are not what was parsed: load nothing
-            raise RuntimeError(f"load {load_id}: staged {inserted} responses, parsed {expected_responses}")
-        con.execute(
-            """
-            insert into raw.observations
-            select ?, response_id, platform, account_id, object_type, object_id, source, metric_name,
-                   period, metric_type, dimension, dimension_value, metric_date::date, end_time, value, observed_at
-            from incoming_observations
-            """,
-            [load_id],
-        )
-        con.execute("insert into raw.objects select ?, * from incoming_objects", [load_id])
-        con.execute("insert into raw.account_runs by name select * from incoming_runs")
-        con.execute("insert into raw.coverage by name select * from incoming_coverage")
-        con.execute("insert into raw.metric_registry_events by name select * from incoming_retired")
-        con.execute("delete from raw.organisation")
-        con.execute(
-            "insert into raw.organisation select name, timezone, population, population_by_age::json, loaded_at "
-            "from incoming_organisation"
-        )
-        con.execute("delete from raw.accounts")
-        con.execute(
-            """
-            insert into raw.accounts
-            select platform, account_id, name, department, audience::varchar[], active_from::date,
-                   active_until::date, linked_account_id, loaded_at
-            from incoming_accounts
-            """
-        )
-        con.execute(
-            """
-            insert into raw.loads values (?, ?, ?, ?, 'committed', ?, ?, ?, ?, ?)
-            """,
-            [
-                load_id, run_id, started, datetime.now(UTC), expected_responses, len(df),
-                df["account_id"].nunique(), df["metric_date"].min().date(), df["metric_date"].max().date(),
-            ],
-        )
-        if gate is not None:
-            quality.record_validation(con, gate)  # the validation history commits with the load
-        con.execute("commit")
-    except Exception:
-        with contextlib.suppress(duckdb.TransactionException):  # a failed commit already ended it
-            con.execute("rollback")
-        raise
+        with transaction(con):
+            inserted = con.execute(
+                """
+                insert into raw.responses
+                select ?, response_id, platform, account_id, endpoint, request_url, request_params::json,
+                       api_version, http_status, fetched_at, usage_headers::json, body::json, object_type, object_id
+                from read_parquet(?, union_by_name = true)
+                where not list_contains(?::varchar[], account_id)
+                """,
+                [load_id, [str(f) for f in response_files], sorted(cut)],
+            ).fetchall()[0][0]
+            if inserted != expected_responses:  # the staged files are not what was parsed: load nothing
+                raise RuntimeError(f"load {load_id}: staged {inserted} responses, parsed {expected_responses}")
+            con.execute(
+                """
+                insert into raw.observations
+                select ?, response_id, platform, account_id, object_type, object_id, source, metric_name,
+                       period, metric_type, dimension, dimension_value, metric_date::date, end_time, value, observed_at
+                from incoming_observations
+                """,
+                [load_id],
+            )
+            con.execute("insert into raw.objects select ?, * from incoming_objects", [load_id])
+            con.execute("insert into raw.account_runs by name select * from incoming_runs")
+            con.execute("insert into raw.coverage by name select * from incoming_coverage")
+            con.execute("insert into raw.metric_registry_events by name select * from incoming_retired")
+            con.execute("delete from raw.organisation")
+            con.execute(
+                "insert into raw.organisation select name, timezone, population, population_by_age::json, loaded_at "
+                "from incoming_organisation"
+            )
+            con.execute("delete from raw.accounts")
+            con.execute(
+                """
+                insert into raw.accounts
+                select platform, account_id, name, department, audience::varchar[], active_from::date,
+                       active_until::date, linked_account_id, loaded_at
+                from incoming_accounts
+                """
+            )
+            con.execute(
+                """
+                insert into raw.loads values (?, ?, ?, ?, 'committed', ?, ?, ?, ?, ?)
+                """,
+                [
+                    load_id, run_id, started, datetime.now(UTC), expected_responses, len(df),
+                    df["account_id"].nunique(), df["metric_date"].min().date(), df["metric_date"].max().date(),
+                ],
+            )
+            if gate is not None:
+                quality.record_validation(con, gate)  # the validation history commits with the load
     finally:
         for name in frames:
             con.unregister(name)
-
-
-def replay(settings: Settings, load_ids: list[str] | None = None) -> dict[str, int]:
-    """Re-derive observations and objects from the stored raw responses, without calling any API.
-
-    Used after a parser fix: for each committed load, the responses kept verbatim in
-    `raw.responses` are parsed again and replace that load's observations and objects in one
-    transaction. Returns observations written per load id.
-    """
-    con = connect(settings.warehouse)
-    written: dict[str, int] = {}
-    try:
-        ids = load_ids or [r[0] for r in con.execute(
-            "select load_id from raw.loads where status = 'committed' order by committed_at").fetchall()]
-        for load_id in ids:
-            rows = con.execute(
-                """
-                select response_id, platform, account_id, endpoint, request_params::varchar, fetched_at,
-                       body::varchar, coalesce(object_type, 'account'), coalesce(object_id, account_id)
-                from raw.responses where load_id = ?
-                """,
-                [load_id],
-            ).fetchall()
-            if not rows:
-                continue
-            records = []
-            for response_id, platform, account_id, endpoint, params, fetched_at, body, object_type, object_id in rows:
-                records.append({
-                    "response_id": response_id, "platform": platform, "account_id": account_id,
-                    "endpoint": endpoint, "params": json.loads(params or "{}"), "fetched_at": fetched_at.isoformat(),
-                    "body": json.loads(body or "null"), "object_type": object_type, "object_id": object_id,
-                })
-            by_platform: dict[str, list[dict[str, Any]]] = {}
-            for record in records:
-                by_platform.setdefault(record["platform"], []).append(record)
-            observations, objects = [], []
-            for platform, recs in by_platform.items():
-                obs, objs, broken = parse_records(platform, recs)
-                if broken:
-                    raise ValueError(f"load {load_id}: stored responses no longer parse: {broken}")
-                observations.extend(obs)
-                objects.extend(objs)
-            df, objects_df = _observations_frame(observations), _objects_frame(objects)
-            con.register("replayed_observations", _arrow(df))
-            con.register("replayed_objects", objects_df)
-            con.execute("begin transaction")
-            try:
-                con.execute("delete from raw.observations where load_id = ?", [load_id])
-                con.execute("delete from raw.objects where load_id = ?", [load_id])
-                con.execute(
-                    """
-                    insert into raw.observations
-                    select ?, response_id, platform, account_id, object_type, object_id, source, metric_name,
-                           period, metric_type, dimension, dimension_value, metric_date::date, end_time, value,
-                           observed_at
-                    from replayed_observations
-                    """,
-                    [load_id],
-                )
-                con.execute("insert into raw.objects select ?, * from replayed_objects", [load_id])
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-            finally:
-                con.unregister("replayed_observations")
-                con.unregister("replayed_objects")
-            written[load_id] = len(df)
-    finally:
-        con.close()
-    return written

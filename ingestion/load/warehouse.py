@@ -313,3 +313,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
     # Warehouses created before population became optional (idempotent in DuckDB).
     con.execute("alter table raw.organisation alter column population drop not null")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back when it raises.
+
+    Why one helper: the begin/commit/rollback dance was written out at every writer; a commit that
+    failed has already ended the transaction, so the rollback after it must not raise again.
+    """
+    con.execute("begin transaction")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("rollback")
+        raise

@@ -28,6 +28,7 @@ from bench.registry import write_registry
 from ingestion.pipeline import chain as pipeline
 from ingestion.transform import runner as transform
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import ground_truth
@@ -142,7 +143,7 @@ def _check_night(mart, truth, snapshot_days: list[date], analytics_last: date, s
 
 
 def test_youtube_levels_within_the_rounding_bound_over_a_backfill_and_five_nights(settings, sandbox):
-    first_pacific = D.pacific_date(FIRST_NIGHT)
+    first_pacific = PT.pacific_date(FIRST_NIGHT)
     as_of = first_pacific - timedelta(days=1)
     since = as_of - timedelta(days=BACKFILL_DAYS - 1)
     config = SandboxConfig(accounts=SMALL_IG, seed=SEED, youtube_channels=YT)

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion.load.loader import replay
+from ingestion.load.replay import replay
 from ingestion.pipeline import chain as pipeline
 from ingestion.transform import runner as transform
 from sandbox.data import is_small_account

@@ -23,6 +23,7 @@ from ingestion.publish import bi_copy as publish
 from ingestion.publish import report
 from ingestion.transform import runner as transform
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.peers import peer_truth, snapshot_day
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.youtube import round_subscribers
@@ -181,4 +182,4 @@ def test_peer_marts_equal_the_truth_over_several_nights(settings, sandbox):
 
 
 def _pacific_day(timestamp: str) -> date:
-    return D.pacific_date(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S%z"))
+    return PT.pacific_date(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S%z"))
