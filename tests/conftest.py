@@ -39,11 +39,8 @@ def sandbox():
     """A sandbox Graph API server on a free loopback port, with a pinned clock."""
     from sandbox.server import SandboxConfig, SandboxServer
 
-    server = SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

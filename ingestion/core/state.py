@@ -63,7 +63,7 @@ def drop_future_coverage(settings: Settings, now: datetime | None = None) -> dic
     days when they exist. Returns {"deleted": n, "clipped": n}.
     """
     from ingestion.extract.plan import last_complete_day
-    from ingestion.load.warehouse import connect
+    from ingestion.load.warehouse import connect, transaction
 
     counts = {"deleted": 0, "clipped": 0}
     if not settings.warehouse.exists():
@@ -71,18 +71,13 @@ def drop_future_coverage(settings: Settings, now: datetime | None = None) -> dic
     con = connect(settings.warehouse)
     try:
         platforms = [r[0] for r in con.execute("select distinct platform from raw.coverage").fetchall()]
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             for platform in platforms:
                 last = last_complete_day(platform, now)
                 counts["deleted"] += con.execute("delete from raw.coverage where platform = ? and since > ?",
                                                  [platform, last]).fetchone()[0]
                 counts["clipped"] += con.execute("update raw.coverage set until = ? where platform = ? and until > ?",
                                                  [last, platform, last]).fetchone()[0]
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
     return counts

@@ -46,7 +46,7 @@ from ingestion.core.settings import Settings
 from ingestion.extract.landing import safe_name
 from ingestion.gates.mart_diagnosis import FINDINGS_TABLE, FRESHNESS_PLATFORMS, HARD_SUITES, diagnose
 from ingestion.gates.quality import SuiteRun, Validator, docs_root, record_validation, write_index
-from ingestion.load.warehouse import connect
+from ingestion.load.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -454,14 +454,9 @@ def run(settings: Settings, run_id: str, *, as_of: date | None = None, config: M
             failed=sum(s.failed for s in v.runs), raised=sum(s.raised for s in v.runs), rows=len(fact),
             gx_seconds=result.gx_seconds, docs_path=result.docs_path,
         ))
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             _write_findings(con, findings)
             record_validation(con, result)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
     finally:
         con.close()
 

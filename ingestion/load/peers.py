@@ -43,7 +43,7 @@ from ingestion.extract import fetch, landing
 from ingestion.extract.http import HttpClient
 from ingestion.extract.plan import AccountPlan
 from ingestion.gates import quality
-from ingestion.load.warehouse import connect
+from ingestion.load.warehouse import connect, transaction
 from ingestion.sources import FetchContext, RequestSpec
 
 log = logging.getLogger(__name__)
@@ -386,8 +386,7 @@ def _commit(con, result: PeerResult, day: date, snapshots: pd.DataFrame | None, 
             checked: quality.GateResult | None) -> None:
     """Everything of one night in one transaction (all or nothing)."""
     load_id = result.load_id
-    con.execute("begin")
-    try:
+    with transaction(con):
         if snapshots is not None:
             snap = snapshots.assign(load_id=load_id, run_id=result.run_id)  # noqa: F841 - read by DuckDB
             con.execute("""
@@ -410,10 +409,6 @@ def _commit(con, result: PeerResult, day: date, snapshots: pd.DataFrame | None, 
                     [load_id, result.run_id, day, result.accounts_ok, len(findings), now])
         if checked is not None:
             quality.record_validation(con, checked)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def snapshot(settings: Settings, registry: Registry | None = None, run_id: str = "",

@@ -52,11 +52,8 @@ def half_step(shown: int) -> int:
 @pytest.fixture
 def sandbox():
     """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    server = SandboxServer(SandboxConfig(accounts=SMALL_IG, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=SMALL_IG, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -60,11 +60,8 @@ PEERS = """peers:
 @pytest.fixture
 def sandbox():
     """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    server = SandboxServer(SandboxConfig(accounts=FB, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=FB, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

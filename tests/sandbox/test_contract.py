@@ -24,14 +24,8 @@ from sandbox import data as D
 from sandbox import pacific_time as PT
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import TRUTH_COLUMNS, ground_truth
+from tests.sandbox.conftest import IG, NOW, PAGE, TODAY, TOKEN, YESTERDAY, N
 
-NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-TODAY = date(2026, 11, 20)
-YESTERDAY = TODAY - timedelta(days=1)
-N = 30
-TOKEN = "EAAtestTOKENxyz123secret"
-PAGE = D.facebook_page_id(1)
-IG = D.instagram_user_id(1)
 REPO = Path(__file__).resolve().parents[2]
 
 

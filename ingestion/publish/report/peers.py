@@ -21,30 +21,37 @@ COLUMNS = ("organisation_name", "platform", "snapshot_date", "is_own", "follower
            "posts_per_week_28d", "interactions_per_post_28d")
 PLATFORM_ORDER = ("all", *PEERS)
 
-LABELS = {
-    "sv": {
-        "title": "Jämfört med andra",
-        "none": "Ingen jämförelse ännu: den kräver peers: i registret och en nattlig mätning (docs/peers.md).",
-        "as_of": "Offentliga siffror per {date}, samma mätsätt för oss och för de andra.",
-        "organisation": "Organisation", "followers": "Följare", "per_1000": "Per 1 000 inv.",
-        "rank": "Plats", "change_28d": "Förändring 28 dagar", "posts_week": "Inlägg/vecka (IG)",
-        "per_post": "Interaktioner/inlägg (IG)", "all": "Alla plattformar", "facebook": "Facebook",
-        "instagram": "Instagram", "youtube": "YouTube", "own": "(vi)",
-        "limits": "Avrundade YouTube-siffror (3 värdesiffror), dolda räknas inte; bara nuvarande värden, "
-                  "historiken börjar med första mätningen.",
-    },
-    "en": {
-        "title": "Compared with peers",
-        "none": "No comparison yet: it needs peers: in the registry and one nightly snapshot (docs/peers.md).",
-        "as_of": "Public counts as of {date}, measured the same way for us and for the others.",
-        "organisation": "Organisation", "followers": "Followers", "per_1000": "Per 1,000 res.",
-        "rank": "Rank", "change_28d": "Change, 28 days", "posts_week": "Posts/week (IG)",
-        "per_post": "Interactions/post (IG)", "all": "All platforms", "facebook": "Facebook",
-        "instagram": "Instagram", "youtube": "YouTube", "own": "(us)",
-        "limits": "Rounded YouTube counts (3 significant figures), hidden ones left out; current values "
-                  "only, history starts with the first snapshot.",
-    },
+# One row per label: (Swedish, English); the report picks a column by language.
+_PAIRS: dict[str, tuple[str, str]] = {
+    "title": ("Jämfört med andra", "Compared with peers"),
+    "none": (
+        "Ingen jämförelse ännu: den kräver peers: i registret och en nattlig mätning (docs/peers.md).",
+        "No comparison yet: it needs peers: in the registry and one nightly snapshot (docs/peers.md).",
+    ),
+    "as_of": (
+        "Offentliga siffror per {date}, samma mätsätt för oss och för de andra.",
+        "Public counts as of {date}, measured the same way for us and for the others.",
+    ),
+    "organisation": ("Organisation", "Organisation"),
+    "followers": ("Följare", "Followers"),
+    "per_1000": ("Per 1 000 inv.", "Per 1,000 res."),
+    "rank": ("Plats", "Rank"),
+    "change_28d": ("Förändring 28 dagar", "Change, 28 days"),
+    "posts_week": ("Inlägg/vecka (IG)", "Posts/week (IG)"),
+    "per_post": ("Interaktioner/inlägg (IG)", "Interactions/post (IG)"),
+    "all": ("Alla plattformar", "All platforms"),
+    "facebook": ("Facebook", "Facebook"),
+    "instagram": ("Instagram", "Instagram"),
+    "youtube": ("YouTube", "YouTube"),
+    "own": ("(vi)", "(us)"),
+    "limits": (
+        "Avrundade YouTube-siffror (3 värdesiffror), dolda räknas inte; bara nuvarande värden, historiken "
+        "börjar med första mätningen.",
+        "Rounded YouTube counts (3 significant figures), hidden ones left out; current values only, history "
+        "starts with the first snapshot.",
+    ),
 }
+LABELS = {lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(("sv", "en"))}
 
 
 def title(lang: str) -> str:
