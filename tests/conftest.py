@@ -59,3 +59,26 @@ def pipeline_env(tmp_path, sandbox, monkeypatch):
     from ingestion.core.settings import load_settings
 
     return load_settings()
+
+
+def warehouse_rows(settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one read-only query on the run's warehouse; the connection closes at once (the
+    pipeline under test writes next and would wait for a reader's lock)."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def sized_settings(tmp_path: Path, monkeypatch, sizes: dict[str, int], **env: str):
+    """Settings over a generated registry of `sizes` accounts per platform (bench.registry), plus env."""
+    from bench.registry import registry_file
+    from ingestion.core.settings import load_settings
+
+    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry_file(tmp_path, sizes)))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()

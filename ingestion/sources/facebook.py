@@ -10,11 +10,8 @@ from ingestion.core.metrics import NODE_FIELDS, active_metrics
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
 from ingestion.sources.meta import (
-    ParseError,
     next_page,
-    parse_insights,
-    parse_node,
-    parse_objects,
+    parse_graph_record,
     time_params,
     windows,
 )
@@ -73,14 +70,8 @@ def follow_ups(spec: RequestSpec, body: dict[str, Any], ctx: FetchContext) -> li
 
 def parse(record: dict[str, Any]) -> Parsed:
     """Observations and post metadata from one landed Facebook response."""
-    endpoint = record["endpoint"]
-    if endpoint == "node":
-        return Parsed(observations=parse_node(record, NODE_FIELDS[PLATFORM]))
-    if endpoint in ("insights", "demographics", "post_insights"):
-        return Parsed(observations=parse_insights(record))
-    if endpoint == "posts":
-        return Parsed(objects=parse_objects(record, "post", {
-            "published_at": "created_time", "content_type": "status_type", "permalink": "permalink_url",
-            "caption": "message",
-        }))
-    raise ParseError(f"unknown facebook endpoint {endpoint!r}")
+    return parse_graph_record(record, PLATFORM, insights=("insights", "demographics", "post_insights"),
+                              listing="posts", object_type="post", object_fields={
+        "published_at": "created_time", "content_type": "status_type", "permalink": "permalink_url",
+        "caption": "message",
+    })

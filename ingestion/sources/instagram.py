@@ -15,11 +15,8 @@ from ingestion.core.metrics import NODE_FIELDS, active_metrics
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
 from ingestion.sources.meta import (
-    ParseError,
     next_page,
-    parse_insights,
-    parse_node,
-    parse_objects,
+    parse_graph_record,
     time_params,
     windows,
 )
@@ -111,14 +108,8 @@ def _published_day(timestamp: Any):
 
 def parse(record: dict[str, Any]) -> Parsed:
     """Observations and media metadata from one landed Instagram response."""
-    endpoint = record["endpoint"]
-    if endpoint == "node":
-        return Parsed(observations=parse_node(record, NODE_FIELDS[PLATFORM]))
-    if endpoint in ("insights", "demographics", "media_insights"):
-        return Parsed(observations=parse_insights(record))
-    if endpoint == "media":
-        return Parsed(objects=parse_objects(record, "media", {
-            "published_at": "timestamp", "content_type": "media_type", "product_type": "media_product_type",
-            "permalink": "permalink", "caption": "caption",
-        }))
-    raise ParseError(f"unknown instagram endpoint {endpoint!r}")
+    return parse_graph_record(record, PLATFORM, insights=("insights", "demographics", "media_insights"),
+                              listing="media", object_type="media", object_fields={
+        "published_at": "timestamp", "content_type": "media_type", "product_type": "media_product_type",
+        "permalink": "permalink", "caption": "caption",
+    })

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ingestion.core.days import measured_date, pacific_date_of_unix, snapshot_date, unix_pacific_midnight
+from ingestion.core.metrics import NODE_FIELDS
+from ingestion.sources import Parsed
 
 
 def windows(since: date, until: date, max_days: int) -> Iterator[tuple[date, date]]:
@@ -186,3 +188,19 @@ def next_page(body: dict[str, Any]) -> dict[str, str] | None:
         return None
     after = (paging.get("cursors") or {}).get("after")
     return {"after": after} if after else None
+
+
+def parse_graph_record(record: dict[str, Any], platform: str, *, insights: tuple[str, ...], listing: str,
+                       object_type: str, object_fields: dict[str, str]) -> Parsed:
+    """One landed Graph API response of a Meta platform: node fields, insights, or its content listing.
+
+    Facebook and Instagram differ only in endpoint names and field names, not in how they parse.
+    """
+    endpoint = record["endpoint"]
+    if endpoint == "node":
+        return Parsed(observations=parse_node(record, NODE_FIELDS[platform]))
+    if endpoint in insights:
+        return Parsed(observations=parse_insights(record))
+    if endpoint == listing:
+        return Parsed(objects=parse_objects(record, object_type, object_fields))
+    raise ParseError(f"unknown {platform} endpoint {endpoint!r}")
