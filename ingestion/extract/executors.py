@@ -26,6 +26,7 @@ from ingestion.extract.http import (
     ApiResponse,
     ErrorClass,
     HttpClient,
+    class_of_status,
     classify_google_error,
     classify_meta_error,
     regain_seconds_from_buc,
@@ -148,18 +149,8 @@ class GraphExecutor:
 def classify_snap_error(http_status: int, body: Any) -> ApiError:
     """Snap's envelope (`request_status: ERROR`, `error_code`, `debug_message`); ASSUMED shape."""
     message = redact(str((body or {}).get("debug_message") or (body or {}).get("display_message") or ""))[:300]
-    if http_status == 401:
-        cls = ErrorClass.AUTH
-    elif http_status == 403:
-        cls = ErrorClass.PERMISSION
-    elif http_status == 429:
-        cls = ErrorClass.THROTTLED
-    elif http_status >= 500:
-        cls = ErrorClass.TRANSIENT
-    else:
-        cls = ErrorClass.INVALID_REQUEST
-    return ApiError(cls, f"({http_status}) {(body or {}).get('error_code', '')} {message}".strip(),
-                    http_status=http_status)
+    text = f"({http_status}) {(body or {}).get('error_code', '')} {message}".strip()
+    return ApiError(class_of_status(http_status), text, http_status=http_status)
 
 
 class BearerExecutor:

@@ -191,6 +191,17 @@ def _server_time(headers: requests.structures.CaseInsensitiveDict) -> datetime:
         return datetime.now(UTC)
 
 
+def class_of_status(http_status: int) -> ErrorClass:
+    """What an HTTP error status says on its own, when the body names nothing more specific."""
+    if http_status == 401:
+        return ErrorClass.AUTH
+    if http_status == 403:
+        return ErrorClass.PERMISSION
+    if http_status == 429:
+        return ErrorClass.THROTTLED
+    return ErrorClass.TRANSIENT if http_status >= 500 else ErrorClass.INVALID_REQUEST
+
+
 def classify_google_error(http_status: int, body: Any) -> ApiError:
     """Turn a Google API (YouTube Data/Analytics, OAuth) error response into an ApiError."""
     err = body.get("error") if isinstance(body, dict) else None
@@ -201,20 +212,14 @@ def classify_google_error(http_status: int, body: Any) -> ApiError:
         return ApiError(cls, f"HTTP {http_status} without a Google error envelope", http_status=http_status)
     reasons = {e.get("reason") for e in err.get("errors", []) if isinstance(e, dict)}
     message = redact(str(err.get("message", "")))[:500]
-    if http_status == 401:
-        cls = ErrorClass.AUTH
-    elif reasons & {"quotaExceeded", "dailyLimitExceeded"}:
+    if http_status != 401 and reasons & {"quotaExceeded", "dailyLimitExceeded"}:
         # The daily quota resets at midnight Pacific: retrying within this run cannot help.
         cls = ErrorClass.PERMISSION
         message = f"quota exhausted until midnight PT: {message}"
-    elif http_status == 429 or reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+    elif http_status != 401 and reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
         cls = ErrorClass.THROTTLED
-    elif http_status == 403:
-        cls = ErrorClass.PERMISSION
-    elif http_status >= 500:
-        cls = ErrorClass.TRANSIENT
     else:
-        cls = ErrorClass.INVALID_REQUEST
+        cls = class_of_status(http_status)
     return ApiError(cls, f"({http_status}) {message}", http_status=http_status, code=err.get("code"))
 
 
