@@ -11,9 +11,11 @@ RUN pip install --no-cache-dir -r requirements.lock \
         apache-airflow-providers-fab==3.10.2 flask-appbuilder==5.2.2
 COPY ingestion ingestion
 COPY sandbox sandbox
+# the sandbox service runs `socialpulse sandbox serve`: sandbox is a dev package, importable through the
+# compat editable install below (the checkout on sys.path), not part of the wheel
 COPY dags dags
 COPY dbt_project dbt_project
 COPY config config
-RUN pip install --no-cache-dir --no-deps -e . && useradd --uid 50000 --create-home airflow \
+RUN pip install --no-cache-dir --no-deps -e . --config-settings editable_mode=compat && useradd --uid 50000 --create-home airflow \
     && mkdir -p /data /opt/airflow/logs && chown -R airflow /data /opt/airflow
 USER airflow

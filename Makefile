@@ -15,22 +15,24 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "socialpulse needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	# compat: the checkout itself goes on sys.path, so the dev packages the wheel leaves out (sandbox,
+	# devtools, bench) import too, e.g. for `socialpulse sandbox serve`.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the locked dependencies
 
 demo: $(STAMP) ## run the nightly pipeline through Airflow against the sandbox
-	$(BIN)/python -m ingestion.demo
+	$(BIN)/python -m devtools.demo
 
 airflow-ui: $(STAMP) ## Airflow's UI over the demo's runs on http://127.0.0.1:$(or $(PORT),8080) (api-server only, no scheduler)
-	$(BIN)/python -m ingestion.demo ui $(or $(PORT),8080)
+	$(BIN)/python -m devtools.demo ui $(or $(PORT),8080)
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest
 
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
-	$(BIN)/python -m ingestion.report --lang $(or $(REPORT_LANG),sv)
+	$(BIN)/python -m ingestion.publish.report --lang $(or $(REPORT_LANG),sv)
 
 bi: ## Apache Superset on the published marts: own venv (.venv-bi, bi/requirements.lock), provisioned from bi/dashboards, http://127.0.0.1:8088 (SOCIALPULSE_BI_PORT)
 	$(PYTHON) bi/superset_bi.py serve
@@ -53,7 +55,7 @@ audit: ## pip-audit of requirements.lock in a /tmp virtualenv, triaged (security
 	$(PYTHON) security/audit.py
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check ingestion sandbox dags tests bench
+	$(BIN)/ruff check ingestion sandbox dags tests bench devtools
 
 lock: ## re-resolve and rewrite requirements.lock (deliberate upgrades only)
 	rm -rf /tmp/socialpulse-lock && $(PYTHON) -m venv /tmp/socialpulse-lock

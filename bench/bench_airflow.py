@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 
 from bench.common import figure, write_results
 from bench.registry import write_registry
-from ingestion import devenv
-from ingestion.pipeline import default_as_of
+from devtools import devenv
+from ingestion.pipeline.chain import default_as_of
 
 TOKEN = "bench-airflow-token-0123456789"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     home = Path(tempfile.mkdtemp(prefix="bench-bi-"))
     os.environ["SOCIALPULSE_HOME"] = str(home)
-    from ingestion import publish
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
+    from ingestion.publish import bi_copy as publish
 
     settings = load_settings()
     started = time.perf_counter()

@@ -222,7 +222,7 @@ def write_warehouse(path: Path, n_accounts: int, n_days: int) -> None:
     """A fresh warehouse with n_days of history ending END, as it looks after nightly runs: the history
     up to END-7 was loaded (backfilled) a week ago, the last 7 days by last night's run."""
     sys.path.insert(0, str(REPO))
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     start = END - timedelta(days=n_days - 1)
     recent = END - timedelta(days=6)
@@ -269,7 +269,7 @@ def write_warehouse(path: Path, n_accounts: int, n_days: int) -> None:
 def append_night(path: Path, k: int = 1) -> int:
     """Night k's load (k = 1: the first night after END): day END+k for every account, the 6 days
     before it re-fetched (views restated), new posts."""
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     night = END + timedelta(days=k)
     observed_at = f"{night + timedelta(days=1)} 11:00:00+00"

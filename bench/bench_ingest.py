@@ -30,15 +30,17 @@ def _settings(home: Path, registry: Path, graph_url: str, sandbox):
         "SOCIALPULSE_YOUTUBE_ANALYTICS_URL": getattr(sandbox, "youtube_analytics_url",
                                                      f"{sandbox.base_url}/youtubeanalytics/v2"),
     })
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 
 
 def _phase(settings, plans, run_id, as_of):
     """Fetch all chunks, then load: returns timings and counters."""
-    from ingestion import fetch, load, pipeline
-    from ingestion.registry import load_registry
+    from ingestion.core.registry import load_registry
+    from ingestion.extract import fetch
+    from ingestion.load import loader as load
+    from ingestion.pipeline import chain as pipeline
 
     ctx = pipeline.fetch_context(settings, as_of)
     started = time.perf_counter()
@@ -68,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from datetime import UTC, datetime
 
-    from ingestion.plan import plan_nightly, plan_window
-    from ingestion.registry import load_registry
+    from ingestion.core.registry import load_registry
+    from ingestion.extract.plan import plan_nightly, plan_window
     from sandbox.server import SandboxConfig, SandboxServer
 
     work = Path(tempfile.mkdtemp(prefix="socialpulse-bench-"))

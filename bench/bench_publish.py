@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-publish-"))
     os.environ["SOCIALPULSE_HOME"] = str(home)
     sys.path.insert(0, str(REPO))
-    from ingestion import publish, report
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
+    from ingestion.publish import bi_copy as publish
+    from ingestion.publish import report
     from tests.bi.warehouse_factory import add_rows, build_warehouse
 
     settings = load_settings()

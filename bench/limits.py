@@ -29,7 +29,7 @@ from bench.harness import loadavg
 
 def arrow_insert_s(warehouse: Path, load_prefix: str) -> tuple[float, int]:
     """Seconds to bulk-insert the rows of loads `load_prefix*` from Arrow into a fresh warehouse."""
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     src = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -1,7 +1,7 @@
 """Pacing: the same small backfill against the sandbox's default usage limits and with headroom.
 
 The fetch engine slows down (up to 5 s per request) when a response's usage headers show a counter
-above 75 % (ingestion.http.SLOWDOWN_FROM_PERCENT), in that counter's scope: X-App-Usage slows every
+above 75 % (ingestion.extract.http.SLOWDOWN_FROM_PERCENT), in that counter's scope: X-App-Usage slows every
 request, an account's X-Business-Use-Case-Usage / X-Page-Usage only that account's requests. The
 sandbox reports usage against nominal limits (200 calls per Page/IG account per hour, 10,000 per app
 per hour) unless a budget is configured. The standard backfill/nightly figures use headroom
@@ -52,11 +52,11 @@ def _heat(url: str, account: str, calls: int = HOT_CALLS) -> None:
 
 def _fetch_timed(env: dict[str, str], work: Path, run_id: str, as_of) -> dict[str, Any]:
     """The fetch phase in this process, recording when each account's last batch call completed."""
-    from ingestion import fetch as fetch_mod
-    from ingestion import pipeline
-    from ingestion.executors import GraphExecutor
-    from ingestion.plan import AccountPlan
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
+    from ingestion.extract import fetch as fetch_mod
+    from ingestion.extract.executors import GraphExecutor
+    from ingestion.extract.plan import AccountPlan
+    from ingestion.pipeline import chain as pipeline
 
     plans = [AccountPlan.from_dict(d) for d in json.loads((work / f"plans-{run_id}.json").read_text())]
     saved = dict(os.environ)
@@ -90,7 +90,7 @@ def _fetch_timed(env: dict[str, str], work: Path, run_id: str, as_of) -> dict[st
 def run(work: Path, latency_ms: float = 50.0, accounts: int = 5, days: int = 90,
         hot_days: int = 30) -> list[dict[str, Any]]:
     """Figures: fetch wall and time spent paced, default limits vs headroom; and one hot account."""
-    from ingestion.registry import load_registry
+    from ingestion.core.registry import load_registry
 
     work.mkdir(parents=True, exist_ok=True)
     registry = work / "accounts.yml"

@@ -58,10 +58,10 @@ def _classify(spec) -> str:
 def build_spec(plans_file: Path, as_of: date, base_url: str, duckdb_path: Path, concurrency: int,
                content_refresh_days: int = 30) -> dict[str, Any]:
     """The dlt source definition (JSON) for the same first-round calls and follow-ups as ours."""
-    from ingestion.fetch import PLATFORM_MODULES
-    from ingestion.plan import AccountPlan
-    from ingestion.platforms import FetchContext
-    from ingestion.settings import DEFAULT_GRAPH_API_VERSION
+    from ingestion.core.settings import DEFAULT_GRAPH_API_VERSION
+    from ingestion.extract.plan import AccountPlan
+    from ingestion.sources import FetchContext
+    from ingestion.sources.by_platform import PLATFORM_MODULES
 
     plans = [AccountPlan.from_dict(d) for d in json.loads(plans_file.read_text(encoding="utf-8"))]
     ctx = FetchContext(as_of=as_of, content_refresh_days=content_refresh_days)

@@ -5,7 +5,7 @@
 PHASE is one of plan-nightly, plan-backfill, fetch, load, dbt, mart-gate, publish, report. The
 settings come from the SOCIALPULSE_* environment (set by bench.run_all). Plans travel between
 processes in `DIR/plans-<run id>.json`. The phase calls the same functions as `socialpulse run`
-(ingestion.pipeline) and prints one JSON line last: the phase's wall time (imports excluded, they
+(ingestion.pipeline.chain) and prints one JSON line last: the phase's wall time (imports excluded, they
 are reported apart as `import_s`), its counters, and the peak RSS of this process and of its
 children (dbt runs as a child of the dbt phase).
 
@@ -75,9 +75,9 @@ def _plans_path(work: Path, run_id: str) -> Path:
 
 
 def plan(args, settings, timers) -> dict[str, Any]:
-    from ingestion import pipeline
-    from ingestion.plan import plan_nightly
-    from ingestion.registry import load_registry
+    from ingestion.core.registry import load_registry
+    from ingestion.extract.plan import plan_nightly
+    from ingestion.pipeline import chain as pipeline
 
     started = time.perf_counter()
     if args.phase == "plan-nightly":
@@ -94,9 +94,10 @@ def plan(args, settings, timers) -> dict[str, Any]:
 
 
 def fetch(args, settings, timers) -> dict[str, Any]:
-    from ingestion import fetch as fetch_mod
-    from ingestion import http, pipeline
-    from ingestion.plan import AccountPlan
+    from ingestion.extract import fetch as fetch_mod
+    from ingestion.extract import http
+    from ingestion.extract.plan import AccountPlan
+    from ingestion.pipeline import chain as pipeline
 
     timers.wrap(http.HttpClient, "_pace", "paced_s")  # time spent waiting on usage-header slowdowns
     plans = [AccountPlan.from_dict(d) for d in json.loads(_plans_path(args.work, args.run_id).read_text())]
@@ -120,7 +121,7 @@ def fetch(args, settings, timers) -> dict[str, Any]:
     wall = time.perf_counter() - started
     total = {k: sum(p[k] for p in per_platform.values())
              for k in ("accounts", "failed", "round_trips", "sub_requests", "responses", "retries")}
-    from ingestion import landing
+    from ingestion.extract import landing
 
     landed = sum(f.stat().st_size for f in landing.run_dir(settings.landing_dir, args.run_id).rglob("*.jsonl"))
     return {"wall_s": wall, **total, "per_platform": per_platform, "landed_mib": round(landed / 2**20, 1),
@@ -128,12 +129,13 @@ def fetch(args, settings, timers) -> dict[str, Any]:
 
 
 def load(args, settings, timers) -> dict[str, Any]:
-    from ingestion import landing, quality
-    from ingestion import load as load_mod
-    from ingestion.registry import load_registry
+    from ingestion.core.registry import load_registry
+    from ingestion.extract import landing
+    from ingestion.gates import quality
+    from ingestion.load import loader as load_mod
 
     timers.wrap(load_mod, "parse_records", "parse_s")
-    timers.wrap(load_mod, "_observations_frame", "frame_s")
+    timers.wrap(load_mod, "observations_frame", "frame_s")
     timers.wrap(quality, "gate_batch", "gate_s")
     timers.wrap(load_mod, "_commit", "commit_s")
     timers.wrap(landing, "read_statuses", "read_statuses_s")
@@ -149,7 +151,7 @@ def load(args, settings, timers) -> dict[str, Any]:
 
 
 def dbt(args, settings, timers) -> dict[str, Any]:
-    from ingestion import transform
+    from ingestion.transform import runner as transform
 
     lines: list[str] = []
     started = time.perf_counter()
@@ -164,7 +166,7 @@ def dbt(args, settings, timers) -> dict[str, Any]:
 
 
 def mart_gate(args, settings, timers) -> dict[str, Any]:
-    from ingestion import mart_gate as gate
+    from ingestion.gates import mart_gate as gate
 
     started = time.perf_counter()
     result = gate.run(settings, args.run_id, as_of=args.as_of)
@@ -173,7 +175,7 @@ def mart_gate(args, settings, timers) -> dict[str, Any]:
 
 
 def publish(args, settings, timers) -> dict[str, Any]:
-    from ingestion import publish as pub
+    from ingestion.publish import bi_copy as pub
 
     started = time.perf_counter()
     result = pub.publish(settings, run_id=args.run_id)
@@ -185,7 +187,7 @@ def publish(args, settings, timers) -> dict[str, Any]:
 
 
 def report(args, settings, timers) -> dict[str, Any]:
-    from ingestion import report as rep
+    from ingestion.publish import report as rep
 
     started = time.perf_counter()
     page = rep.render(settings)
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--since", type=date.fromisoformat)
     args = parser.parse_args(argv)
 
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     timers = Timers()

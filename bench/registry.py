@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from sandbox.data import account_directory, youtube_channel_id
@@ -54,6 +55,14 @@ def write_registry(out: TextIO, facebook: int, instagram: int, youtube: int, see
             out.write(f"  - platform: youtube\n    id: {_quote(youtube_channel_id(i + 1))}\n"
                       f"    name: {_quote(fb['name'] + ' (YouTube)')}\n    department: {_quote(fb['department'])}\n"
                       f"    audience: [{audience}]\n")
+
+
+def registry_file(work: Path, sizes: dict[str, int], name: str = "accounts.yml") -> Path:
+    """Write a registry of `sizes` accounts per platform into `work`; shared by run_all and scale."""
+    path = work / name
+    with path.open("w", encoding="utf-8") as fh:
+        write_registry(fh, sizes["facebook"], sizes["instagram"], sizes["youtube"])
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,20 +35,13 @@ from typing import Any
 
 from bench import harness as H
 from bench.common import figure, write_results
-from bench.registry import write_registry
+from bench.registry import registry_file
 
 DEMO = {"facebook": 80, "instagram": 80, "youtube": 10}
 SCALE = {"facebook": 2353, "instagram": 2353, "youtube": 294}  # 5,000 accounts, the demo's mix
 NIGHTLY_PHASES = ("plan-nightly", "fetch", "load", "dbt", "mart-gate", "publish", "report")
 PHASE_LABEL = {"plan-nightly": "plan", "plan-backfill": "plan", "fetch": "fetch", "load": "load + gate",
                "dbt": "dbt build", "mart-gate": "mart gate", "publish": "publish", "report": "report"}
-
-
-def _registry(work: Path, sizes: dict[str, int], name: str = "accounts.yml") -> Path:
-    path = work / name
-    with path.open("w", encoding="utf-8") as fh:
-        write_registry(fh, sizes["facebook"], sizes["instagram"], sizes["youtube"])
-    return path
 
 
 def _la(result: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +54,7 @@ def _la(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def demo_section(work: Path, latency_ms: float, with_peer: bool) -> dict[str, Any]:
-    registry = _registry(work, DEMO)
+    registry = registry_file(work, DEMO)
     out: dict[str, Any] = {"backfill": {}, "backfill_transform": {}, "nightly": {}}
     since, until = H.AS_OF - timedelta(days=729), H.AS_OF - timedelta(days=1)
     if with_peer:

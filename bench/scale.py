@@ -39,10 +39,10 @@ ACCOUNTS = sum(SCALE.values())
 
 
 def http_nightly(work: Path, latency_ms: float) -> dict[str, Any]:
-    from bench.run_all import _registry
+    from bench.registry import registry_file
 
     work.mkdir(parents=True, exist_ok=True)
-    registry = _registry(work, SCALE)
+    registry = registry_file(work, SCALE)
     out: dict[str, Any] = {}
     with H.sandbox(SCALE["facebook"], SCALE["youtube"], latency_ms) as sb:
         env = H.pipeline_env(work / "home", registry, sb["url"])

@@ -52,7 +52,7 @@ def socialpulse_backfill():
     @task(pool=WRITER_POOL, queue=WRITER_QUEUE)  # reads the coverage ledger: never beside the writer
     def plan(platform: str, params=None) -> list[list[dict]]:
         """Plan one platform: windows within the API limits, uncovered days only, budgeted chunks."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.plan_backfill_chunks(dict(params), platform)
 

@@ -44,7 +44,7 @@ def socialpulse_nightly():
     @task
     def plan(platform: str, dag_run=None, data_interval_end=None) -> list[list[dict]]:
         """Validate the account registry and plan one platform: chunks of account plans."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.plan_nightly_chunks(dag_run.conf or {}, data_interval_end, platform)
 

@@ -32,7 +32,7 @@ def socialpulse_transform():
     @task
     def collect_events(triggering_asset_events=None) -> dict:
         """The loads this run covers, one log line per event (none when triggered by hand)."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.collect_events(triggering_asset_events)
 
@@ -41,7 +41,7 @@ def socialpulse_transform():
         """Build and test every dbt model once; one asset event per mart built."""
         from dag_support.assets import MARTS_ALIAS, mart_asset
 
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         result = orchestration.dbt_build()
         alias_events = get_current_context()["outlet_events"][MARTS_ALIAS]
@@ -58,7 +58,7 @@ def socialpulse_transform():
     @task(pool=WRITER_POOL, queue=WRITER_QUEUE)
     def mart_gate(build: dict, events: dict, run_id=None) -> dict:
         """Quality gate on the marts, as of the nightly's day; failing blocks publish."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.mart_gate(run_id, events)
 
@@ -67,7 +67,7 @@ def socialpulse_transform():
         """Swap in the BI copy of the marts, render the nightly report; emit `socialpulse.marts.published`."""
         from dag_support.assets import MARTS_PUBLISHED
 
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         extra = orchestration.publish(events, run_id)
         get_current_context()["outlet_events"][MARTS_PUBLISHED].extra = extra

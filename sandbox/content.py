@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 
 POST_ID_BASE = 1_220_000_000_000_000
 MEDIA_ID_BASE = 18_000_000_000_000_000
@@ -89,7 +90,7 @@ class Item(NamedTuple):
 def _content_profile(seed: int, platform: str, account_id: str) -> dict[str, float]:
     prof = D.cached_profile(seed, platform, account_id)
     rng = np.random.default_rng(
-        np.random.SeedSequence([*D._seed_words(seed), D._platform_code(platform), D._account_int(account_id), 0xC0])
+        np.random.SeedSequence([*D.seed_words(seed), D.platform_code(platform), D.account_int(account_id), 0xC0])
     )
     per_week = prof["posts_per_week"]
     if platform == "youtube":
@@ -126,7 +127,7 @@ def month_counts(seed: int, platform: str, account_id: str, year: int, month: in
     cprof = content_profile(seed, platform, account_id)
     rng = np.random.default_rng(
         np.random.SeedSequence(
-            [*D._seed_words(seed), D._platform_code(platform), D._account_int(account_id), 0xC2, year * 12 + month]
+            [*D.seed_words(seed), D.platform_code(platform), D.account_int(account_id), 0xC2, year * 12 + month]
         )
     )
     wd = _POST_WEEKDAY[[(first + timedelta(days=j)).weekday() for j in range(n_days)]]
@@ -146,7 +147,7 @@ def _generate_month(seed: int, platform: str, account_id: str, year: int, month:
     prof = D.cached_profile(seed, platform, account_id)
     rng = np.random.default_rng(
         np.random.SeedSequence(
-            [*D._seed_words(seed), D._platform_code(platform), D._account_int(account_id), 0xC1, year * 12 + month]
+            [*D.seed_words(seed), D.platform_code(platform), D.account_int(account_id), 0xC1, year * 12 + month]
         )
     )
     n_posts, n_stories = month_counts(seed, platform, account_id, year, month)
@@ -162,7 +163,7 @@ def _generate_month(seed: int, platform: str, account_id: str, year: int, month:
         hours = rng.choice(_POST_HOURS, size=len(kinds), p=_POST_HOUR_W)
         minutes = rng.integers(0, 60, size=len(kinds))
         stamps = sorted(
-            (int(D.stockholm_to_utc(day, int(h), int(m)).timestamp()) + int(s), kind)
+            (int(PT.stockholm_to_utc(day, int(h), int(m)).timestamp()) + int(s), kind)
             for h, m, s, kind in zip(hours, minutes, rng.integers(0, 60, size=len(kinds)), kinds, strict=True)
         )
         followers = D.follower_anchor(prof, day_index)
@@ -267,7 +268,7 @@ def iter_newest_first(
     if before is not None:
         start_day = D.EPOCH + timedelta(days=before[0])
     else:
-        start_day = D.pacific_date(now_ts) + timedelta(days=1)  # Stockholm is ahead of Pacific
+        start_day = PT.pacific_date(now_ts) + timedelta(days=1)  # Stockholm is ahead of Pacific
     y, m = start_day.year, start_day.month
     while (y, m) >= (D.EPOCH.year, D.EPOCH.month):
         for item in reversed(month_items(seed, platform, account_id, y, m)):
@@ -292,7 +293,7 @@ def count_posts(seed: int, platform: str, account_id: str, now_ts: int) -> int:
     YouTube ``videoCount``. Whole months before the current one are counted from
     ``month_counts`` only; the current and next Stockholm month are generated in full."""
     total = 0
-    last = D.pacific_date(now_ts) + timedelta(days=1)
+    last = PT.pacific_date(now_ts) + timedelta(days=1)
     recent = {(last.year, last.month), _prev_month(last.year, last.month)}
     kinds = POST_KINDS[platform]
     y, m = D.EPOCH.year, D.EPOCH.month
@@ -427,7 +428,7 @@ def daily_posts(seed: int, platform: str, account_id: str, first: date, last: da
         for item in month_items(seed, platform, account_id, y, m):
             if item.kind not in kinds:
                 continue
-            j = (D.pacific_date(item.ts) - first).days
+            j = (PT.pacific_date(item.ts) - first).days
             if 0 <= j < n:
                 counts[j] += 1
                 inter[j] += interactions(item)

@@ -41,10 +41,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphError, GraphResponse, parse_fields
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp
+    from sandbox.host import Host
 
 PEER_PAGE_MIN, PEER_PAGE_MAX = 300_000_000_000_000, 399_999_999_999_999
 HIDDEN_PAGE_MIN, HIDDEN_PAGE_MAX = 400_000_000_000_000, 499_999_999_999_999
@@ -87,7 +88,7 @@ def _profile(seed: int, platform: str, ref: str) -> dict[str, int]:
 
 def snapshot_day(now: datetime) -> date:
     """The day a snapshot taken at `now` describes: the last complete Pacific day."""
-    return D.pacific_date(now) - timedelta(days=1)
+    return PT.pacific_date(now) - timedelta(days=1)
 
 
 def followers_on(seed: int, platform: str, ref: str, day: date) -> int:
@@ -182,7 +183,7 @@ def peer_truth(seed: int, platform: str, ref: str, now: datetime, media_limit: i
 
 
 # ------------------------------------------------------------------------------------------------
-# Request handling (hooked into GraphApp._route and GraphApp.handle)
+# Request handling (hooked into Host._route and Host.handle)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -199,9 +200,9 @@ def _parse_call(text: str) -> tuple[str, str | None, str | None]:
 
 
 class PeerApp:
-    """The peer surface; shares clock, auth, faults, rate limits and quota with ``GraphApp``."""
+    """The peer surface; shares clock, auth, faults, rate limits and quota with ``Host``."""
 
-    def __init__(self, app: GraphApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
 
     @property
@@ -211,7 +212,7 @@ class PeerApp:
     # -- Graph ------------------------------------------------------------------------------------
 
     def route(self, obj: str, rest: list[str], target: Any, query: dict[str, str], token: str) -> dict | None:
-        """Answer a peer request inside ``GraphApp._route``; None when the request is not one."""
+        """Answer a peer request inside ``Host._route``; None when the request is not one."""
 
         if rest:
             return None
@@ -219,14 +220,14 @@ class PeerApp:
             raw = query.get("fields") or ""
             if "business_discovery" not in raw:
                 return None
-            self.app._require(token, "instagram_basic")
+            self.app.require(token, "instagram_basic")
             out: dict[str, Any] = {}
             for name, sub in parse_fields(raw, "id"):
                 field, arg, sub_fields = _parse_call(name + ("{" + sub + "}" if sub is not None else ""))
                 if field == "business_discovery":
                     out[field] = self._business_discovery(arg or "", sub_fields or "id")
                 elif field in ("id", "username"):
-                    out.update(self.app._ig_node(target.index, [(field, None)]))
+                    out.update(self.app.ig_node(target.index, [(field, None)]))
                 else:
                     raise GraphError(f"(#100) Tried accessing nonexisting field ({field}) on node type (IGUser)", 100)
             return out
@@ -271,7 +272,7 @@ class PeerApp:
 
         if "nopagefeature" in token:
             raise GraphError(MISSING_FEATURE, 10)
-        self.app._require(token, "pages_read_engagement")
+        self.app.require(token, "pages_read_engagement")
         truth = peer_truth(self.seed, "facebook", page_id, self.app.clock())
         if truth["status"] != "ok":
             raise GraphError(
@@ -293,7 +294,7 @@ class PeerApp:
     # -- YouTube ----------------------------------------------------------------------------------
 
     def wants(self, path: str, query: Mapping[str, str]) -> bool:
-        """True when ``GraphApp.handle`` should pass this request to ``youtube_channels``."""
+        """True when ``Host.handle`` should pass this request to ``youtube_channels``."""
         return path == "/youtube/v3/channels" and (self.owns_channels_request(query) or self.handles_lookup(query))
 
     @staticmethod
@@ -315,7 +316,7 @@ class PeerApp:
 
     def youtube_channels(self, method: str, query: dict[str, str], headers: Mapping[str, str]) -> GraphResponse:
         """``channels.list`` for peer channels: same auth, faults and quota as the own channels."""
-        from sandbox.youtube import YT_PARTS, GoogleError, _etag
+        from sandbox.youtube import YT_PARTS, GoogleError, etag
 
         yt = self.app.youtube
         ids = [x.strip() for x in query.get("id", "").split(",") if x.strip()]
@@ -348,14 +349,14 @@ class PeerApp:
                 items.append(self._channel(cid, truth, parts))
         except GoogleError as err:
             return self.app.finish(GraphResponse(err.status, {}, err.body()), plan._replace(transforms=()))
-        body = {"kind": "youtube#channelListResponse", "etag": _etag(",".join(ids)),
+        body = {"kind": "youtube#channelListResponse", "etag": etag(",".join(ids)),
                 "pageInfo": {"totalResults": len(items), "resultsPerPage": max(5, len(items))}, "items": items}
         return self.app.finish(GraphResponse(200, {}, body), plan)
 
     def _channel(self, cid: str, truth: dict[str, Any], parts: list[str]) -> dict:
-        from sandbox.youtube import _etag
+        from sandbox.youtube import etag
 
-        out: dict[str, Any] = {"kind": "youtube#channel", "etag": _etag(f"{cid}:{truth['snapshot_date']}"), "id": cid}
+        out: dict[str, Any] = {"kind": "youtube#channel", "etag": etag(f"{cid}:{truth['snapshot_date']}"), "id": cid}
         if "snippet" in parts:
             title = f"Peer channel {cid[-6:]}"
             out["snippet"] = {"title": title, "description": "", "customUrl": "@" + cid[-8:].lower(),

@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sandbox.faults import parse_profiles
-from sandbox.graph import GraphApp, utc_now
+from sandbox.graph import GraphApp
+from sandbox.graph_helpers import utc_now
 
 
 @dataclass

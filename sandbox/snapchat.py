@@ -35,10 +35,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp
+    from sandbox.host import Host
 
 STATS_FIELDS = (
     "subscriber_count",
@@ -99,9 +100,9 @@ def _parse_time(raw: str, name: str) -> date:
 
 
 class SnapchatApp:
-    """The Snapchat surface (shares clock, faults and seed with ``GraphApp``)."""
+    """The Snapchat surface (shares clock, faults and seed with ``Host``)."""
 
-    def __init__(self, app: GraphApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.config = app.config
 
@@ -175,7 +176,7 @@ class SnapchatApp:
     def _profile(self, profile_id: str) -> dict:
         i = self.profile_index(profile_id) or 1
         ident = D.account_identity(self.config.seed, i)
-        snapshot = D.pacific_date(self.app.clock()) - timedelta(days=1)
+        snapshot = PT.pacific_date(self.app.clock()) - timedelta(days=1)
         return {
             "public_profiles": [
                 {

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import IO, Any
 
+from sandbox import audience as AUD
 from sandbox import content as C
 from sandbox import data as D
 
@@ -145,10 +146,10 @@ def iter_demographics_truth(config: Any, as_of: date) -> Iterator[dict]:
     seed = config.seed
     for platform, account_id in truth_accounts(config):
         if platform == "youtube":
-            aud = D.audience(seed, platform, account_id)
+            aud = AUD.audience(seed, platform, account_id)
             shares = aud["age_gender"]
             for age_group, gender, pct in viewer_percentages(seed, account_id):
-                a = D.AGE_GROUPS.index(age_group[3:].replace("65-", "65+"))
+                a = AUD.AGE_GROUPS.index(age_group[3:].replace("65-", "65+"))
                 g = ("female", "male", "user_specified").index(gender)
                 yield _row(platform, account_id, aud, "viewers", "ageGroup,gender", f"{age_group},{gender}",
                            float(shares[a, g]), pct)
@@ -156,22 +157,22 @@ def iter_demographics_truth(config: Any, as_of: date) -> Iterator[dict]:
         audiences = [("followers", False)] + ([("engaged", True)] if platform == "instagram" else [])
         followers = D.followers_at(seed, platform, account_id, as_of)
         for audience, engaged in audiences:
-            aud = D.audience(seed, platform, account_id, engaged=engaged)
+            aud = AUD.audience(seed, platform, account_id, engaged=engaged)
             if engaged:
                 start = max(D.EPOCH, as_of - timedelta(days=29))
                 daily = D.daily_series(seed, platform, account_id, start, as_of)["accounts_engaged"]
                 population = 0 if daily.size == 0 else int(daily.max()) + (int(daily.sum()) - int(daily.max())) // 3
             else:
                 population = followers
-            counts = D.audience_counts(seed, platform, account_id, population, engaged=engaged)
+            counts = AUD.audience_counts(seed, platform, account_id, population, engaged=engaged)
             grid = aud["age_gender"]
-            for a, age in enumerate(D.AGE_GROUPS):
+            for a, age in enumerate(AUD.AGE_GROUPS):
                 yield _row(platform, account_id, aud, audience, "age", age, float(grid[a].sum()),
                            counts["age"].get(age, 0))
-                for g, gender in enumerate(D.GENDERS):
+                for g, gender in enumerate(AUD.GENDERS):
                     yield _row(platform, account_id, aud, audience, "age,gender", f"{age},{gender}",
                                float(grid[a, g]), counts["age_gender"].get((age, gender), 0))
-            for g, gender in enumerate(D.GENDERS):
+            for g, gender in enumerate(AUD.GENDERS):
                 yield _row(platform, account_id, aud, audience, "gender", gender, float(grid[:, g].sum()),
                            counts["gender"].get(gender, 0))
             for (city, region), share in aud["cities"]:

@@ -12,7 +12,7 @@ Behaviour (PLATFORM_APIS §5) and the choices made where it is unsure:
   subscriber count at request time, rounded half up to 3 significant figures. The generated world
   moves in whole days (a day's subscribersGained/Lost are booked when it closes), so the count at
   request time is the total at the end of the last complete Pacific day -- the day a snapshot is
-  dated by (``ingestion.days.snapshot_date``). Rounding: 12,345 -> "12300", 12,350 -> "12400",
+  dated by (``ingestion.core.days.snapshot_date``). Rounding: 12,345 -> "12300", 12,350 -> "12400",
   below 1,000 exact; whether YouTube rounds or truncates is UNVERIFIED. ``viewCount`` is lifetime
   views to that day, ``videoCount`` the uploads so far.
 * Quota: every Data API request costs 1 unit, also invalid ones; ``SandboxConfig.youtube_quota_per_day``
@@ -45,12 +45,14 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sandbox import audience as AUD
 from sandbox import content as C
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.wire import GraphResponse
 
 if TYPE_CHECKING:
-    from sandbox.graph import GraphApp
+    from sandbox.host import Host
 
 MAX_IDS = 50
 YT_PARTS = frozenset({"snippet", "statistics", "contentDetails", "id"})
@@ -150,14 +152,14 @@ def analytics_release_at(seed: int, day: date) -> datetime:
     low, high = ANALYTICS_LAG_HOURS
     digest = hashlib.blake2b(f"{seed}:yt-analytics-lag:{day.isoformat()}".encode(), digest_size=4).digest()
     lag = low + int.from_bytes(digest, "big") % (high - low + 1)
-    return D.day_start_utc(day + timedelta(days=1)) + timedelta(hours=lag)
+    return PT.day_start_utc(day + timedelta(days=1)) + timedelta(hours=lag)
 
 
 def last_analytics_day(seed: int, now: datetime) -> date:
     """The newest day the Analytics ``day`` report has at ``now``: every day up to it is
     released, so rows end there and later days are omitted (not zero). A day released before an
     earlier one waits for it (the report never has holes)."""
-    today = D.pacific_date(now)
+    today = PT.pacific_date(now)
     last = today - timedelta(days=4)  # closed >= 72 h ago: always released
     for ahead in (3, 2, 1):
         day = today - timedelta(days=ahead)
@@ -169,8 +171,8 @@ def last_analytics_day(seed: int, now: datetime) -> date:
 
 def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float]]:
     """(ageGroup, gender, viewerPercentage) cells > 0, summing to exactly 100 (3 decimals)."""
-    aud = D.audience(seed, "youtube", channel_id)
-    parts = D.apportion(100_000, aud["age_gender"]).reshape(len(AGE_GROUPS), len(GENDERS))
+    aud = AUD.audience(seed, "youtube", channel_id)
+    parts = AUD.apportion(100_000, aud["age_gender"]).reshape(len(AGE_GROUPS), len(GENDERS))
     return [
         (AGE_GROUPS[a], GENDERS[g], parts[a, g] / 1000.0)
         for a in range(len(AGE_GROUPS))
@@ -180,9 +182,9 @@ def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float
 
 
 class YouTubeApp:
-    """The YouTube surface of the sandbox (shares clock, faults and seed with ``GraphApp``)."""
+    """The YouTube surface of the sandbox (shares clock, faults and seed with ``Host``)."""
 
-    def __init__(self, app: GraphApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.config = app.config
         self._quota_lock = threading.Lock()
@@ -332,7 +334,7 @@ class YouTubeApp:
         items = [self._channel(cid, parts) for cid in ids if self.channel_index(cid)]
         return {
             "kind": "youtube#channelListResponse",
-            "etag": _etag(",".join(ids)),
+            "etag": etag(",".join(ids)),
             "pageInfo": {"totalResults": len(items), "resultsPerPage": max(5, len(items))},
             "items": items,
         }
@@ -342,7 +344,7 @@ class YouTubeApp:
         i = self.channel_index(channel_id) or 1
         ident = D.account_identity(seed, i)
         snapshot = self.app.today() - timedelta(days=1)
-        out: dict[str, Any] = {"kind": "youtube#channel", "etag": _etag(f"{channel_id}:{snapshot}"), "id": channel_id}
+        out: dict[str, Any] = {"kind": "youtube#channel", "etag": etag(f"{channel_id}:{snapshot}"), "id": channel_id}
         if "snippet" in parts:
             published = datetime(2014 + i % 6, 1 + i % 12, 1 + i % 28, 9, i % 60, (i * 7) % 60)
             out["snippet"] = {
@@ -462,9 +464,9 @@ class YouTubeApp:
                     watched = sum(v * a for v, a in zip(series["views"], series["averageViewDuration"], strict=True))
                     totals["averageViewDuration"] = watched // views if views else 0
                 if dims == "country":
-                    countries = D.audience(seed, "youtube", channel)["countries"]
+                    countries = AUD.audience(seed, "youtube", channel)["countries"]
                     rows = []
-                    split = {m: D.apportion(int(totals[m]), [s for _, s in countries]) for m in metrics}
+                    split = {m: AUD.apportion(int(totals[m]), [s for _, s in countries]) for m in metrics}
                     for c, (code, _) in enumerate(countries):
                         rows.append([code, *(int(split[m][c]) for m in metrics)])
                 else:
@@ -519,7 +521,8 @@ def _empty_youtube(body: Any) -> Any:
     return body
 
 
-def _etag(text: str) -> str:
+def etag(text: str) -> str:
+    """A YouTube-style ETag for `text`: stable for the same content (the peers app answers with it too)."""
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()[:27]
 
 

@@ -39,11 +39,8 @@ def sandbox():
     """A sandbox Graph API server on a free loopback port, with a pinned clock."""
     from sandbox.server import SandboxConfig, SandboxServer
 
-    server = SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -59,6 +56,29 @@ def pipeline_env(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "35")
     # never the developer's own stored YouTube refresh credentials (~/.config/socialpulse/youtube.json)
     monkeypatch.setenv("SOCIALPULSE_YOUTUBE_SECRETS", str(tmp_path / "youtube-secrets.json"))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
+    return load_settings()
+
+
+def warehouse_rows(settings, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one read-only query on the run's warehouse; the connection closes at once (the
+    pipeline under test writes next and would wait for a reader's lock)."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def sized_settings(tmp_path: Path, monkeypatch, sizes: dict[str, int], **env: str):
+    """Settings over a generated registry of `sizes` accounts per platform (bench.registry), plus env."""
+    from bench.registry import registry_file
+    from ingestion.core.settings import load_settings
+
+    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry_file(tmp_path, sizes)))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return load_settings()

@@ -1,6 +1,6 @@
 """docker-compose.yml is validated statically (no Docker engine here): services, wiring, health
 checks, pinned images, settings, volumes, and that every path it references exists. The Airflow
-settings and worker commands are checked against ingestion/devenv.py, the same functions the
+settings and worker commands are checked against devtools/devenv.py, the same functions the
 real-scheduler tests start their PostgreSQL + Redis + Celery stack with (tests/airflow/services.py)."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_every_long_running_service_has_a_healthcheck_and_restarts(services):
 
 def test_airflow_runs_the_celery_executor_on_postgres_as_the_tests_do(services):
     """Every Airflow service carries exactly the executor settings the tests' stack uses."""
-    from ingestion import devenv
+    from devtools import devenv
 
     for name in ("airflow-init", *AIRFLOW_SERVICES):
         env = _env(services[name])
@@ -114,7 +114,7 @@ def test_workers_run_the_tests_worker_command_and_only_the_writer_host_takes_wri
     sys.path.insert(0, str(REPO / "dags"))
     from dag_support.pools import WRITER_QUEUE
 
-    from ingestion import devenv
+    from devtools import devenv
 
     assert devenv.WRITER_QUEUE == WRITER_QUEUE
     for name, host in WORKERS.items():
@@ -194,7 +194,7 @@ def test_every_setting_is_listed_in_env_example(raw, services, env_example):
     fixed_in_containers = {"SOCIALPULSE_HOME", "SOCIALPULSE_ACCOUNTS"}
     assert set(env_example) - fixed_in_containers <= referenced, "stale keys in .env.example"
 
-    from ingestion.settings import Settings
+    from ingestion.core.settings import Settings
 
     airflow_env = _env(services["airflow-scheduler"])
     for field in Settings.model_fields:

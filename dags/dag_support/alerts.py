@@ -26,7 +26,7 @@ def _webhook_from_connection(conn_id: str) -> str | None:
         conn = Connection.get(conn_id)
     except Exception:  # not configured (AirflowNotFoundException) or the API is unreachable
         return None
-    from ingestion.notify import webhook_url
+    from ingestion.pipeline.notify import webhook_url
 
     return webhook_url(conn.conn_type, conn.host, conn.schema, conn.port, conn.extra_dejson)
 
@@ -39,7 +39,7 @@ class IncidentNotifier(BaseNotifier):
         self.conn_id = conn_id
 
     def notify(self, context) -> None:
-        from ingestion.notify import incident, post_webhook
+        from ingestion.pipeline.notify import incident, post_webhook
 
         ti = context.get("ti")
         dag_run = context.get("dag_run")

@@ -49,7 +49,8 @@ def ingest_platforms(plan, *, kind: Kind, peers: bool = False):
     def fetch(chunk: list[dict], run_id=None, ti=None) -> dict:
         """Fetch one shard of accounts and land the responses (retried only for transient failures)."""
         from dag_support.secrets import export_tokens_from_connections
-        from ingestion import orchestration, pipeline
+        from ingestion.pipeline import chain as pipeline
+        from ingestion.pipeline import orchestration
 
         context = get_current_context()
         context["shard_label"] = orchestration.shard_label(chunk)
@@ -69,7 +70,7 @@ def ingest_platforms(plan, *, kind: Kind, peers: bool = False):
     @task(pool=WRITER_POOL, queue=WRITER_QUEUE, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def load(platform: str, run_id=None) -> dict:
         """Validate and commit this platform's landing batch (its asset event is emitted at the end)."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.load(run_id, platform)
 
@@ -77,7 +78,7 @@ def ingest_platforms(plan, *, kind: Kind, peers: bool = False):
     def emit_events(loads: list) -> dict:
         """One raw-data asset event per platform that committed data, all at once: one transform run."""
         from dag_support.assets import RAW_ASSETS, RAW_LOADS_ALIAS
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         extras = orchestration.raw_events(loads, kind=kind)
         alias = get_current_context()["outlet_events"][RAW_LOADS_ALIAS]
@@ -88,14 +89,14 @@ def ingest_platforms(plan, *, kind: Kind, peers: bool = False):
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def report(planned: dict, fetches: list, loads: list, events: dict | None) -> dict:
         """Fail the run (after the healthy accounts loaded) if any account failed; name each one."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.report(planned, fetches, loads, events)
 
     @task(pool=WRITER_POOL, queue=WRITER_QUEUE, trigger_rule=TriggerRule.ALL_DONE)
     def peers_snapshot(run_id=None) -> dict:
         """Snapshot the peers' public counts (fetch, land, gate, load in one writer task)."""
-        from ingestion import orchestration
+        from ingestion.pipeline import orchestration
 
         return orchestration.peers(run_id)
 

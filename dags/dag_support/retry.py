@@ -1,7 +1,7 @@
 """Retry policy of every socialpulse task: retry transient failures only, fail fast on the rest.
 
 Airflow 3.3 evaluates a task's `retry_policy` in the worker with the real exception. Which
-exceptions are transient is decided in `ingestion.notify.classify` (Airflow-free, unit-tested):
+exceptions are transient is decided in `ingestion.pipeline.notify.classify` (Airflow-free, unit-tested):
 network errors, 5xx/throttling that outlived the HTTP layer's own retries, a locked DuckDB file.
 Auth, permission and invalid-request errors, failed data checks and bugs fail at once: a retry
 would only repeat them and delay the alert. Retries keep the task's exponential backoff
@@ -20,7 +20,7 @@ class TransientOnly(RetryPolicy):
     """RETRY for transient errors (default backoff, or the API's hint), FAIL for everything else."""
 
     def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
-        from ingestion.notify import classify
+        from ingestion.pipeline.notify import classify
 
         verdict = classify(exception)
         if not verdict.retryable:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 DEFAULT_TOKEN_ENVS = (
     "SOCIALPULSE_META_TOKEN", "SOCIALPULSE_YOUTUBE_TOKEN", "SOCIALPULSE_SNAPCHAT_TOKEN",
-    # YouTube refresh credentials (ingestion/platforms/youtube_auth.py mints access tokens from them)
+    # YouTube refresh credentials (ingestion/sources/youtube_auth.py mints access tokens from them)
     "SOCIALPULSE_YOUTUBE_REFRESH_TOKEN", "SOCIALPULSE_YOUTUBE_CLIENT_ID", "SOCIALPULSE_YOUTUBE_CLIENT_SECRET",
 )
 
@@ -65,8 +65,9 @@ def export_youtube_secrets_from_connection() -> bool:
     from airflow.sdk import Connection
 
     from ingestion.onboarding import youtube_oauth
+    from ingestion.sources import google_oauth
 
-    if os.environ.get(youtube_oauth.SECRETS_ENV) or youtube_oauth.secrets_path().exists():
+    if os.environ.get(google_oauth.SECRETS_ENV) or google_oauth.secrets_path().exists():
         return False
     try:
         extra = Connection.get(YOUTUBE_CONNECTION).extra
@@ -79,5 +80,5 @@ def export_youtube_secrets_from_connection() -> bool:
     atexit.register(shutil.rmtree, folder, True)
     path = Path(folder) / "youtube.json"
     youtube_oauth.save_secrets(path, data)  # mode 0600, atomic
-    os.environ[youtube_oauth.SECRETS_ENV] = str(path)
+    os.environ[google_oauth.SECRETS_ENV] = str(path)
     return True

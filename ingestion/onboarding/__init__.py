@@ -10,5 +10,5 @@
 - `scopes`: which permissions each platform endpoint needs (one table).
 
 Nothing in this package prints or stores a token unless explicitly asked to (`--show`, a secrets
-file with mode 0600); every message goes through `ingestion.redact`.
+file with mode 0600); every message goes through `ingestion.core.redact`.
 """

@@ -112,7 +112,7 @@ def run_cli(args: argparse.Namespace) -> int | None:
     handler = getattr(args, "onboarding", None)
     if handler is None:
         return None
-    from ingestion.registry import RegistryError
+    from ingestion.core.registry import RegistryError
 
     try:
         return int(handler(args))
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 def _settings_or_exit():
     from pydantic import ValidationError
 
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     try:
         return load_settings()
@@ -192,7 +192,7 @@ def _discover(args: argparse.Namespace) -> int:
 
 
 def _token_exchange(args: argparse.Namespace) -> int:
-    from ingestion.http import ApiError
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding.graph import make_client
     from ingestion.onboarding.secret_files import SecretFileError, update_env_file
     from ingestion.onboarding.tokens import exchange_long_lived, page_tokens
@@ -252,28 +252,29 @@ def _token_exchange(args: argparse.Namespace) -> int:
 
 
 def _youtube_authorize(args: argparse.Namespace) -> int:
-    from ingestion.http import ApiError
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding import youtube_oauth
     from ingestion.onboarding.graph import make_client
+    from ingestion.sources import google_oauth
 
     settings = _settings_or_exit()
     try:
         if args.client_secrets:
-            oauth = youtube_oauth.OAuthClient.from_client_secrets(args.client_secrets.expanduser())
+            oauth = google_oauth.OAuthClient.from_client_secrets(args.client_secrets.expanduser())
         else:
             secret = os.environ.get(args.client_secret_env, "").strip()
             if not secret:
                 print(f"socialpulse: {args.client_secret_env} is not set (the OAuth client secret)", file=sys.stderr)
                 return 2
-            oauth = youtube_oauth.OAuthClient(args.client_id, secret)
-        path = youtube_oauth.secrets_path(args.secrets_file)
+            oauth = google_oauth.OAuthClient(args.client_id, secret)
+        path = google_oauth.secrets_path(args.secrets_file)
         client = make_client(settings, (oauth.client_secret,))
         try:
             result = youtube_oauth.authorize(client, oauth, data_url=settings.youtube_data_url, path=path,
                                              port=args.port, listen=args.listen)
         finally:
             client.close()
-    except (youtube_oauth.OAuthError, ApiError) as error:
+    except (google_oauth.OAuthError, ApiError) as error:
         print(f"socialpulse: authorisation failed: {error}", file=sys.stderr)
         return 1
     except (EOFError, KeyboardInterrupt):
@@ -293,14 +294,14 @@ def _youtube_authorize(args: argparse.Namespace) -> int:
 
 def _youtube_access_token(args: argparse.Namespace) -> int:
     """Print only the access token (stdout is meant for `$(...)`); everything else goes to stderr."""
-    from ingestion.http import ApiError
-    from ingestion.onboarding import youtube_oauth
+    from ingestion.extract.http import ApiError
     from ingestion.onboarding.graph import make_client
+    from ingestion.sources import google_oauth
 
     settings = _settings_or_exit()
-    path = youtube_oauth.secrets_path(args.secrets_file)
+    path = google_oauth.secrets_path(args.secrets_file)
     try:
-        data = youtube_oauth.load_secrets(path)
+        data = google_oauth.load_secrets(path)
         if not data or not data.get("credentials"):
             print(f"socialpulse: no credentials in {path}: run `socialpulse youtube authorize`", file=sys.stderr)
             return 1
@@ -315,11 +316,11 @@ def _youtube_access_token(args: argparse.Namespace) -> int:
             return 2
         client = make_client(settings)
         try:
-            answer = youtube_oauth.refresh_access_token(client, youtube_oauth.client_of(data),
+            answer = google_oauth.refresh_access_token(client, google_oauth.client_of(data),
                                                         str(chosen[0].get("refresh_token", "")))
         finally:
             client.close()
-    except (youtube_oauth.OAuthError, ApiError) as error:
+    except (google_oauth.OAuthError, ApiError) as error:
         print(f"socialpulse: {error}", file=sys.stderr)
         return 1
     print(answer["access_token"])

@@ -33,12 +33,13 @@ from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ingestion.http import ApiError, HttpClient
+from ingestion.core.registry import RegistryError, load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract.http import ApiError, HttpClient
 from ingestion.onboarding import youtube_oauth
 from ingestion.onboarding.graph import get, get_all
 from ingestion.onboarding.tokens import inspect_token
-from ingestion.registry import RegistryError, load_registry
-from ingestion.settings import Settings
+from ingestion.sources import google_oauth
 
 REVIEW_COMMENT = "review: department guessed"
 UNKNOWN_DEPARTMENT = "Okänd"
@@ -164,18 +165,18 @@ def discover_youtube(client: HttpClient, settings: Settings, secrets_file: Path 
     """Channels owned by each stored YouTube credential and by `SOCIALPULSE_YOUTUBE_TOKEN`."""
     found = Discovery()
     tokens: list[tuple[str, str]] = []
-    path = youtube_oauth.secrets_path(secrets_file)
+    path = google_oauth.secrets_path(secrets_file)
     try:
-        data = youtube_oauth.load_secrets(path)
-    except youtube_oauth.OAuthError as error:
+        data = google_oauth.load_secrets(path)
+    except google_oauth.OAuthError as error:
         found.notes.append(str(error))
         data = None
     if data:
-        oauth = youtube_oauth.client_of(data)
+        oauth = google_oauth.client_of(data)
         for credential in data.get("credentials", []):
             label = credential.get("title") or credential.get("channel_id") or "a stored credential"
             try:
-                answer = youtube_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
+                answer = google_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
                 tokens.append((str(label), str(answer["access_token"])))
             except ApiError as error:
                 found.notes.append(f"YouTube credential for {label} cannot be refreshed ({error}): "

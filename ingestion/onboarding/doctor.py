@@ -30,36 +30,34 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from ingestion.days import platform_today
-from ingestion.http import RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
-from ingestion.onboarding import youtube_oauth
+from ingestion.core.days import platform_today
+from ingestion.core.findings import Severity, sort_findings
+from ingestion.core.platforms import SUPPORTED
+from ingestion.core.registry import Account, Registry, RegistryError, load_registry
+from ingestion.core.settings import Settings, load_settings
 from ingestion.onboarding.discover import REVIEW_COMMENT
-from ingestion.onboarding.findings import Finding, Severity, sort_findings
+from ingestion.onboarding.doctor_platforms import (
+    check_meta_accounts,
+    check_meta_tokens,
+    check_youtube_accounts,
+    check_youtube_tokens,
+    plural,
+    token_groups,
+)
+from ingestion.onboarding.doctor_report import DoctorReport
 from ingestion.onboarding.graph import make_client
-from ingestion.onboarding.scopes import YOUTUBE_SCOPES, missing_scopes, needed_scopes
 from ingestion.onboarding.tokens import (
-    SETUP_META,
-    TokenCheck,
-    TokenInfo,
-    evaluate_google_scopes,
-    evaluate_meta_token,
-    inspect_token,
     record_token_checks,
 )
-from ingestion.registry import Account, Registry, RegistryError, load_registry
-from ingestion.settings import DEFAULT_TOKEN_ENV, Settings, load_settings
 
 DEFAULT_WARN_DAYS = 14
-META_PLATFORMS = ("facebook", "instagram")
-FETCHED_PLATFORMS = ("facebook", "instagram", "youtube")
+FETCHED_PLATFORMS = SUPPORTED
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 POOLS_FILE = PROJECT_ROOT / "dags" / "dag_support" / "pools.json"
 WRITER_POOL = "duckdb_writer"
@@ -74,43 +72,6 @@ MIN_FREE_BYTES = 1 << 30
 _LINE = re.compile(r" line (\d+)")
 
 AirflowCli = Callable[[list[str]], tuple[int, str]]
-
-
-@dataclass
-class DoctorReport:
-    """All findings of one doctor run, and what was checked."""
-
-    findings: list[Finding] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=dict)
-    token_checks: list[TokenCheck] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.WARNING]
-
-    @property
-    def exit_code(self) -> int:
-        """1 when the nightly run would fail, else 0."""
-        return 1 if self.errors else 0
-
-    def add(self, severity: Severity, check: str, subject: str, problem: str, fix: str = "") -> None:
-        self.findings.append(Finding(severity, check, subject, problem, fix))
-
-    def count(self, what: str, n: int = 1) -> None:
-        self.checked[what] = self.checked.get(what, 0) + n
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "exit_code": self.exit_code,
-            "checked": self.checked,
-            "findings": [f.__dict__ | {"severity": str(f.severity)} for f in sort_findings(self.findings)],
-            "notes": self.notes,
-        }
 
 
 # -- 1. settings -----------------------------------------------------------------------------------
@@ -259,334 +220,6 @@ def active_accounts(registry: Registry, today: date, lookback_days: int) -> list
             and (a.active_until is None or a.active_until >= first)]
 
 
-# -- 3. tokens -------------------------------------------------------------------------------------
-
-
-@dataclass
-class TokenGroup:
-    """The accounts that share one token reference (an env var name)."""
-
-    ref: str
-    kind: str  # meta | youtube
-    accounts: list[Account] = field(default_factory=list)
-    token: str | None = field(default=None, repr=False)
-    info: TokenInfo | None = None
-    usable: bool = False  # valid enough to try the accounts with it
-    missing: set[str] = field(default_factory=set)
-
-    @property
-    def platforms(self) -> set[str]:
-        return {a.platform for a in self.accounts}
-
-
-def token_groups(accounts: list[Account], env: dict[str, str] | os._Environ) -> list[TokenGroup]:
-    groups: dict[str, TokenGroup] = {}
-    for account in accounts:
-        ref = account.token_env or DEFAULT_TOKEN_ENV[account.platform]
-        kind = "youtube" if account.platform == "youtube" else "meta"
-        group = groups.setdefault(f"{kind}:{ref}", TokenGroup(ref, kind, token=env.get(ref) or None))
-        group.accounts.append(account)
-    return list(groups.values())
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def check_meta_tokens(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
-                      now: datetime, warn_days: int) -> None:
-    meta = [g for g in groups if g.kind == "meta"]
-    for group in meta:
-        if not group.token:
-            report.add(Severity.ERROR, "token", group.ref,
-                       f"not set; {_plural(len(group.accounts), 'account')} use it",
-                       f"set {group.ref} in the environment of the nightly run (docker-compose.yml / Airflow "
-                       f"worker) to a system-user token ({SETUP_META})")
-
-    def inspect(group: TokenGroup) -> tuple[TokenGroup, TokenInfo | ApiError]:
-        try:
-            return group, inspect_token(client, settings, group.token or "")
-        except ApiError as error:
-            return group, error
-
-    todo = [g for g in meta if g.token]
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_concurrency, len(todo) or 1))) as pool:
-        results = list(pool.map(inspect, todo))
-    for group, outcome in results:
-        report.count("token")
-        if isinstance(outcome, ApiError):
-            report.add(Severity.WARNING, "token", group.ref, f"could not be checked: {outcome}",
-                       "run `socialpulse doctor` again; if it persists, check SOCIALPULSE_GRAPH_URL and the network")
-            group.usable = True  # unknown: still try its accounts
-            continue
-        info = outcome
-        group.info = info
-        findings = evaluate_meta_token(group.ref, info, group.platforms, now=now, warn_days=warn_days,
-                                       accounts=len(group.accounts))
-        report.findings.extend(findings)
-        group.usable = info.is_valid
-        group.missing = set(missing_scopes(set(info.scopes), group.platforms)) if info.is_valid else set()
-        if info.type == "PAGE":
-            group.missing.discard("business_management")
-        for platform in sorted(group.platforms):
-            report.token_checks.append(TokenCheck(
-                token_ref=group.ref, platform=platform, checked_at=now, is_valid=info.is_valid,
-                expires_at=info.expires_at, data_access_expires_at=info.data_access_expires_at,
-                scopes=list(info.scopes),
-                missing_scopes=sorted(missing_scopes(set(info.scopes), {platform})) if info.is_valid else [],
-            ))
-
-
-@dataclass
-class YouTubeCredential:
-    ref: str
-    access_token: str = field(repr=False)
-    channels: set[str] = field(default_factory=set)
-
-
-def check_youtube_tokens(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
-                         now: datetime, secrets_file: Path | None) -> list[YouTubeCredential]:
-    """Refresh every stored credential (scopes, revocation) and find a token for each group."""
-    youtube = [g for g in groups if g.kind == "youtube"]
-    credentials: list[YouTubeCredential] = []
-    path = youtube_oauth.secrets_path(secrets_file)
-    data = None
-    if youtube or path.exists():
-        try:
-            data = youtube_oauth.load_secrets(path)
-        except youtube_oauth.OAuthError as error:
-            report.add(Severity.ERROR, "token", str(path), str(error),
-                       "run `socialpulse youtube authorize` again (docs/setup-youtube.md)")
-    if data:
-        if not youtube_oauth.file_is_private(path):
-            report.add(Severity.ERROR, "token", str(path), "the YouTube secrets file is readable by other users",
-                       f"chmod 600 {path}")
-        try:
-            oauth = youtube_oauth.client_of(data)
-        except youtube_oauth.OAuthError as error:
-            report.add(Severity.ERROR, "token", str(path), str(error), "run `socialpulse youtube authorize`")
-            oauth = None
-        for credential in data.get("credentials", []) if oauth else []:
-            label = f"{path.name}:{credential.get('channel_id') or credential.get('title') or '?'}"
-            report.count("token")
-            try:
-                answer = youtube_oauth.refresh_access_token(client, oauth, str(credential.get("refresh_token", "")))
-            except ApiError as error:
-                _refresh_refused(report, label, error, now)
-                continue
-            granted = set(str(answer.get("scope", "")).split()) or set(credential.get("scopes") or [])
-            report.findings.extend(evaluate_google_scopes(label, granted))
-            channels = {str(c) for c in [credential.get("channel_id"), *(credential.get("channels") or [])] if c}
-            credentials.append(YouTubeCredential(label, str(answer["access_token"]), channels))
-            report.token_checks.append(TokenCheck(
-                label, "youtube", now, True, scopes=sorted(granted),
-                missing_scopes=sorted(s for s in YOUTUBE_SCOPES if s not in granted)))
-    if settings.youtube_refresh_token is not None:
-        credentials.extend(_env_youtube_credential(report, settings, client, now))
-    for group in youtube:
-        ids = {a.id for a in group.accounts}
-        covering = [c for c in credentials if c.channels & ids or "*" in c.channels]
-        uncovered = {i for i in ids if not any(i in c.channels or "*" in c.channels for c in credentials)}
-        if covering and not uncovered:
-            # The nightly run mints access tokens from these refresh credentials (the variable, if
-            # set, is not used for these channels): check the channels with one of them.
-            group.token = covering[0].access_token
-            group.usable = True
-            continue
-        if group.token:
-            group.usable = True
-            continue
-        report.add(Severity.ERROR, "token", group.ref,
-                   f"not set, and no refresh token covers the {_plural(len(uncovered), 'YouTube channel')} "
-                   "using it",
-                   "authorise the channel owner once (socialpulse youtube authorize): the nightly run then mints "
-                   "its access tokens itself (docs/setup-youtube.md)")
-        if credentials:
-            group.token = (covering or credentials)[0].access_token
-            group.usable = True
-    return credentials
-
-
-def _refresh_refused(report: DoctorReport, label: str, error: ApiError, now: datetime) -> None:
-    """Report a YouTube refresh token the token endpoint refused (auth) or could not answer."""
-    if error.error_class is ErrorClass.AUTH:
-        report.add(Severity.ERROR, "token", label, f"refresh token refused ({error}): revoked, or expired "
-                   "after 7 days because the consent screen is in 'Testing'",
-                   "publish the consent screen ('In production'), then socialpulse youtube authorize "
-                   "(docs/setup-youtube.md)")
-        report.token_checks.append(TokenCheck(label, "youtube", now, False))
-    else:
-        report.add(Severity.WARNING, "token", label, f"could not be checked: {error}",
-                   "run `socialpulse doctor` again")
-
-
-def _env_youtube_credential(report: DoctorReport, settings: Settings, client: HttpClient,
-                            now: datetime) -> list[YouTubeCredential]:
-    """Check SOCIALPULSE_YOUTUBE_REFRESH_TOKEN (one credential for every channel) like a stored one."""
-    label = "SOCIALPULSE_YOUTUBE_REFRESH_TOKEN"
-    report.count("token")
-    if not settings.youtube_client_id or settings.youtube_client_secret is None:
-        report.add(Severity.ERROR, "token", label, "set without SOCIALPULSE_YOUTUBE_CLIENT_ID / "
-                   "SOCIALPULSE_YOUTUBE_CLIENT_SECRET", "set both from the OAuth client (docs/setup-youtube.md)")
-        return []
-    oauth = youtube_oauth.OAuthClient(settings.youtube_client_id, settings.youtube_client_secret.get_secret_value())
-    try:
-        answer = youtube_oauth.refresh_access_token(client, oauth, settings.youtube_refresh_token.get_secret_value(),
-                                                    url=settings.google_token_url)
-    except ApiError as error:
-        _refresh_refused(report, label, error, now)
-        return []
-    granted = set(str(answer.get("scope", "")).split())
-    report.findings.extend(evaluate_google_scopes(label, granted))
-    report.token_checks.append(TokenCheck(label, "youtube", now, True, scopes=sorted(granted),
-                                          missing_scopes=sorted(s for s in YOUTUBE_SCOPES if s not in granted)))
-    return [YouTubeCredential(label, str(answer["access_token"]), {"*"})]
-
-
-# -- 4. accounts -----------------------------------------------------------------------------------
-
-
-def _where(account: Account, lines: dict[tuple[str, str], int], path: Path) -> str:
-    line = lines.get(account.key)
-    return f"{account.platform}:{account.id}" + (f" ({path.name}:{line})" if line else "")
-
-
-def _meta_account_fix(account: Account, error: ApiError) -> tuple[Severity, str, str]:
-    asset = "Page" if account.platform == "facebook" else "Instagram account"
-    kind = "Sidor" if account.platform == "facebook" else "Instagramkonton"
-    assign = (f"assign the {asset} to the system user (Företagsinställningar > Användare > Systemanvändare > "
-              f"Tilldela tillgångar > {kind}, with 'Insikter' and 'Innehåll'; {SETUP_META} step 3), or fix the id")
-    if error.error_class is ErrorClass.THROTTLED:
-        return (Severity.WARNING, f"rate-limited right now ({error})",
-                "nothing to fix unless it persists: the nightly run backs off; check other jobs using the same app")
-    if error.error_class in (ErrorClass.TRANSIENT, ErrorClass.GARBAGE):
-        return Severity.WARNING, f"could not be checked: {error}", "run `socialpulse doctor` again"
-    if error.error_class is ErrorClass.PERMISSION:
-        return Severity.ERROR, f"the token may not read this {asset}: {error}", assign
-    if error.error_class is ErrorClass.AUTH:
-        return Severity.ERROR, f"the token was refused for this {asset}: {error}", assign
-    if error.code == 100 and error.subcode == 33:
-        return (Severity.ERROR, f"unreachable: the id does not exist or the token cannot see it ({error})",
-                f"check the id against Meta Business Suite, or {assign}; "
-                "`socialpulse accounts discover --dry-run` lists what the token can read")
-    return Severity.ERROR, f"unreachable: {error}", f"check the id, or {assign}"
-
-
-def check_meta_accounts(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
-                        lines: dict[tuple[str, str], int]) -> None:
-    """One `{id}?fields=id` per account, in Graph batches of 50 per token (GraphExecutor)."""
-    from ingestion.executors import GraphExecutor
-    from ingestion.platforms import RequestSpec
-
-    items = []
-    owners = []
-    for group in groups:
-        if group.kind != "meta" or not group.usable or not group.token:
-            continue
-        for account in group.accounts:
-            items.append((RequestSpec(account.platform, account.id, "node", account.id, {"fields": "id"}),
-                          group.token))
-            owners.append((group, account))
-    if not items:
-        return
-    outcomes = GraphExecutor(settings, client).execute(items)
-    explained: dict[tuple[str, str], int] = {}
-    # A failed batch answers every sub-request with the same error object: report it once.
-    shared: dict[int, list[Account]] = {}
-    for (_, account), outcome in zip(owners, outcomes, strict=True):
-        if isinstance(outcome, ApiError):
-            shared.setdefault(id(outcome), []).append(account)
-    reported: set[int] = set()
-    for (group, account), outcome in zip(owners, outcomes, strict=True):
-        report.count("account")
-        if isinstance(outcome, ApiError) and len(shared[id(outcome)]) > 1:
-            if id(outcome) not in reported:
-                reported.add(id(outcome))
-                n = len(shared[id(outcome)])
-                severity = Severity.WARNING if outcome.error_class in RETRYABLE else Severity.ERROR
-                report.add(severity, "account", f"{_plural(n, 'account')} via {group.ref}",
-                           f"the batch request failed: {outcome}", "run `socialpulse doctor` again; if it "
-                           "persists, set SOCIALPULSE_GRAPH_BATCH=false and compare")
-            continue
-        if isinstance(outcome, ApiResponse):
-            if isinstance(outcome.body, dict) and str(outcome.body.get("id")) != account.id:
-                report.add(Severity.WARNING, "account", _where(account, lines, settings.accounts),
-                           f"the API answered for id {outcome.body.get('id')!r}",
-                           "use the canonical id the API returns")
-            continue
-        node_scopes = set(needed_scopes({account.platform}, endpoints={"node"}))
-        if outcome.error_class is ErrorClass.PERMISSION and group.missing & node_scopes:
-            key = (group.ref, account.platform)
-            explained[key] = explained.get(key, 0) + 1
-            continue
-        severity, problem, fix = _meta_account_fix(account, outcome)
-        report.add(severity, "account", _where(account, lines, settings.accounts), problem, fix)
-    for (ref, platform), n in explained.items():
-        report.add(Severity.INFO, "account", f"{platform} via {ref}",
-                   f"{_plural(n, 'account')} could not be read: explained by the missing permission above")
-
-
-def check_youtube_accounts(report: DoctorReport, settings: Settings, groups: list[TokenGroup], client: HttpClient,
-                           lines: dict[tuple[str, str], int], now: datetime) -> None:
-    """Data API `channels.list` (50 ids per call) for existence; one Analytics call per channel for ownership."""
-    from ingestion.executors import BearerExecutor
-    from ingestion.http import classify_google_error
-    from ingestion.platforms import RequestSpec
-
-    day = (now - timedelta(days=3)).date().isoformat()
-    for group in groups:
-        if group.kind != "youtube" or not group.usable or not group.token:
-            continue
-        found: set[str] = set()
-        failed = False
-        ids = [a.id for a in group.accounts]
-        for i in range(0, len(ids), 50):
-            try:
-                body = client.send("GET", f"{settings.youtube_data_url.rstrip('/')}/channels",
-                                   params={"part": "id", "id": ",".join(ids[i:i + 50]), "maxResults": 50},
-                                   headers={"Authorization": f"Bearer {group.token}"},
-                                   classify=classify_google_error).body
-            except ApiError as error:
-                failed = True
-                if "quota" in str(error).lower():
-                    report.add(Severity.WARNING, "token", group.ref, f"YouTube quota used up: {error}",
-                               "wait for midnight Pacific time, or give socialpulse its own Cloud project")
-                elif error.error_class in (ErrorClass.AUTH, ErrorClass.PERMISSION):
-                    report.add(Severity.ERROR, "token", group.ref, f"YouTube refused the token: {error}",
-                               "access tokens live about an hour: store a refresh token once with `socialpulse "
-                               "youtube authorize` (the nightly run then mints its own), or refresh this one with "
-                               f"export {group.ref}=$(socialpulse youtube access-token) (docs/setup-youtube.md)")
-                else:
-                    report.add(Severity.WARNING, "token", group.ref, f"could not be checked: {error}",
-                               "run `socialpulse doctor` again")
-                break
-            found |= {str(item.get("id")) for item in body.get("items", []) if isinstance(item, dict)}
-        if failed:
-            continue
-        reachable = [a for a in group.accounts if a.id in found]
-        for account in group.accounts:
-            if account.id not in found:
-                report.count("account")
-                report.add(Severity.ERROR, "account", _where(account, lines, settings.accounts),
-                           "unreachable: no such YouTube channel",
-                           "check the channel id (YouTube Studio > Inställningar > Kanal > Avancerade inställningar) "
-                           "or `socialpulse accounts discover --dry-run`")
-        specs = [(RequestSpec("youtube", a.id, "analytics", "reports", {
-            "ids": f"channel=={a.id}", "startDate": day, "endDate": day, "metrics": "views"},
-            base="youtube_analytics"), group.token) for a in reachable]
-        for account, outcome in zip(reachable, BearerExecutor(settings, client).execute(specs), strict=True):
-            report.count("account")
-            if isinstance(outcome, ApiError):
-                if outcome.error_class in (ErrorClass.PERMISSION, ErrorClass.AUTH):
-                    report.add(Severity.ERROR, "account", _where(account, lines, settings.accounts),
-                               f"Analytics refused: the credentials do not own or manage this channel ({outcome})",
-                               "the channel's owner (or a manager of the brand channel) runs "
-                               "`socialpulse youtube authorize` (docs/setup-youtube.md)")
-                else:
-                    report.add(Severity.WARNING, "account", _where(account, lines, settings.accounts),
-                               f"could not be checked: {outcome}", "run `socialpulse doctor` again")
-
-
 # -- 5./6. warehouse and BI ------------------------------------------------------------------------
 
 
@@ -599,7 +232,7 @@ def open_warehouse_for_writing(report: DoctorReport, settings: Settings):
     """Check the warehouse; return a read-write connection when it is writable now, else None."""
     import duckdb
 
-    from ingestion.warehouse import ensure_schema
+    from ingestion.load.warehouse import ensure_schema
 
     path = settings.warehouse
     report.count("path")
@@ -684,7 +317,7 @@ def check_paths(report: DoctorReport, settings: Settings, now: datetime) -> None
         batches = [p for p in quarantine.iterdir() if p.is_dir() and (p / "validation.json").exists()]
         if batches:
             report.add(Severity.WARNING, "quarantine", str(quarantine),
-                       f"{_plural(len(batches), 'load batch')} quarantined and not in the warehouse",
+                       f"{plural(len(batches), 'load batch')} quarantined and not in the warehouse",
                        "inspect and release or drop them (docs/operations.md, 'Reading a quarantine')")
     try:
         free = shutil.disk_usage(home if home.exists() else next(p for p in home.parents if p.exists())).free
@@ -698,7 +331,7 @@ def check_paths(report: DoctorReport, settings: Settings, now: datetime) -> None
 def check_publish(report: DoctorReport, settings: Settings, now: datetime) -> None:
     """A blocked publish: the mart gate failed last (or future coverage will make it fail), so the BI
     copy stays behind the warehouse night after night while every account looks "ok" (issue 16)."""
-    from ingestion.mart_gate import publish_state
+    from ingestion.gates.mart_diagnosis import publish_state
 
     report.count("publish")
     state = publish_state(settings, now)
@@ -813,7 +446,7 @@ def run_doctor(
                 lines = account_lines(settings.accounts)
                 check_meta_accounts(report, settings, groups, client, lines)
                 check_youtube_accounts(report, settings, groups, client, lines, now)
-                from ingestion.peers import doctor_check  # peer Pages need an app feature (issue 22)
+                from ingestion.load.peers import doctor_check  # peer Pages need an app feature (issue 22)
 
                 doctor_check(report, settings, registry, client)
             else:
@@ -868,13 +501,13 @@ def print_report(report: DoctorReport, console=None) -> None:
             label, style = _STYLE[f.severity]
             table.add_row(f"[{style}]{label}[/{style}]", f.check, f.subject, f.problem, f.fix)
         console.print(table)
-    checked = ", ".join(_plural(n, what) for what, n in report.checked.items()) or "nothing else"
+    checked = ", ".join(plural(n, what) for what, n in report.checked.items()) or "nothing else"
     for note in report.notes:
         console.print(f"[dim]{note}[/dim]")
     if report.errors:
-        console.print(f"[red bold]{_plural(len(report.errors), 'error')}, {_plural(len(report.warnings), 'warning')}"
+        console.print(f"[red bold]{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
                       f": the nightly run would fail.[/red bold] Checked: {checked}.")
     elif report.warnings:
-        console.print(f"[yellow]{_plural(len(report.warnings), 'warning')}, no errors.[/yellow] Checked: {checked}.")
+        console.print(f"[yellow]{plural(len(report.warnings), 'warning')}, no errors.[/yellow] Checked: {checked}.")
     else:
         console.print(f"[green]All good.[/green] Checked: {checked}.")

@@ -1,14 +1,14 @@
-"""Small Graph API helpers for onboarding, on top of `ingestion.http.HttpClient` (no other HTTP layer)."""
+"""Small Graph API helpers for onboarding, on top of `ingestion.extract.http.HttpClient` (no other HTTP layer)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from ingestion.executors import appsecret_proof
-from ingestion.http import HttpClient
-from ingestion.platforms.meta import next_page
-from ingestion.settings import Settings
+from ingestion.core.settings import Settings
+from ingestion.extract.executors import appsecret_proof
+from ingestion.extract.http import HttpClient
+from ingestion.sources.meta import next_page
 
 # /me/accounts answers at most 100 Pages per call; a municipality has ~80.
 PAGE_SIZE = 100

@@ -20,7 +20,7 @@ class ScopeNeed:
     """The permissions one kind of call needs, and why it is made."""
 
     platform: str  # facebook | instagram | youtube | discovery
-    endpoint: str  # the RequestSpec.endpoint of ingestion.platforms, or a discovery call
+    endpoint: str  # the RequestSpec.endpoint of ingestion.sources, or a discovery call
     scopes: tuple[str, ...]
     why: str
 

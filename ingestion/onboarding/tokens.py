@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingestion.http import ApiError, ErrorClass, HttpClient
-from ingestion.onboarding.findings import Finding, Severity
+from ingestion.core.findings import Finding, Severity
+from ingestion.core.settings import Settings
+from ingestion.extract.http import ApiError, ErrorClass, HttpClient
 from ingestion.onboarding.graph import get, get_all, graph_base
 from ingestion.onboarding.scopes import missing_scopes, scope_label
-from ingestion.settings import Settings
 
 SETUP_META = "docs/setup-meta.md"
 # The app id is only needed to build an app token ("APPID|SECRET") for debug_token; without it a

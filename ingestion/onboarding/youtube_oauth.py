@@ -14,7 +14,7 @@ printed unless `--show` -- in a secrets file outside the repository:
 
 One file holds one OAuth client and one credential per authorised channel. For Airflow, the same
 JSON goes into the `extra` of a Connection (`airflow_connection_command`). Access tokens live about
-an hour: the nightly fetch mints them from this file itself (`ingestion.platforms.youtube_auth`);
+an hour: the nightly fetch mints them from this file itself (`ingestion.sources.youtube_auth`);
 `access_token_for_channel` does it for one channel.
 """
 
@@ -32,60 +32,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ingestion.http import ApiError, ErrorClass, HttpClient, classify_google_error
+from ingestion.extract.http import ApiError, HttpClient, classify_google_error
 from ingestion.onboarding.scopes import YOUTUBE_SCOPES
 from ingestion.onboarding.secret_files import SecretFileError, inside_project, is_private, write_private
+from ingestion.sources.google_oauth import (
+    OAuthClient,
+    OAuthError,
+    load_secrets,
+    token_call,
+    token_url,
+)
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
-TOKEN_URL = "https://oauth2.googleapis.com/token"
 # Overrides (the sandbox serves the token endpoint at {base}/oauth2/token).
 AUTH_URL_ENV = "SOCIALPULSE_GOOGLE_AUTH_URL"
-TOKEN_URL_ENV = "SOCIALPULSE_GOOGLE_TOKEN_URL"
-SECRETS_ENV = "SOCIALPULSE_YOUTUBE_SECRETS"
-DEFAULT_SECRETS = Path("~/.config/socialpulse/youtube.json")
 AIRFLOW_CONN_ID = "socialpulse_youtube"
-
-
-class OAuthError(RuntimeError):
-    """The flow cannot continue (denied consent, state mismatch, no refresh token, bad file)."""
-
-
-def token_url() -> str:
-    """The token endpoint (`SOCIALPULSE_GOOGLE_TOKEN_URL` or Google's)."""
-    return os.environ.get(TOKEN_URL_ENV) or TOKEN_URL
 
 
 def auth_url() -> str:
     """The consent endpoint (`SOCIALPULSE_GOOGLE_AUTH_URL` or Google's)."""
     return os.environ.get(AUTH_URL_ENV) or AUTH_URL
-
-
-def secrets_path(path: Path | str | None = None) -> Path:
-    """The secrets file: the given path, `SOCIALPULSE_YOUTUBE_SECRETS`, or the default."""
-    raw = path or os.environ.get(SECRETS_ENV) or DEFAULT_SECRETS
-    return Path(raw).expanduser()
-
-
-@dataclass(frozen=True)
-class OAuthClient:
-    """An OAuth client of type "Desktop app" from Google Cloud (the secret is not very secret for
-    installed apps, per Google, but it is still kept out of logs and the repository)."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-
-    @classmethod
-    def from_client_secrets(cls, path: Path) -> OAuthClient:
-        """Read the `client_secret_*.json` downloaded from Google Cloud (APIs & Services > Credentials)."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise OAuthError(f"{path}: cannot read the OAuth client file ({exc.__class__.__name__})") from None
-        section = data.get("installed") or data.get("web") if isinstance(data, dict) else None
-        if not isinstance(section, dict) or not section.get("client_id") or not section.get("client_secret"):
-            raise OAuthError(f"{path}: not a Google OAuth client file (expected an 'installed' section; "
-                             "create an OAuth client of type 'Desktop app')")
-        return cls(str(section["client_id"]), str(section["client_secret"]))
 
 
 # -- the consent step ------------------------------------------------------------------------------
@@ -163,34 +129,13 @@ def wait_for_redirect(port: int, expected_state: str, timeout_s: float = 300.0) 
 # -- the token endpoint ----------------------------------------------------------------------------
 
 
-def _token_call(client: HttpClient, data: dict[str, str], url: str | None = None) -> dict[str, Any]:
-    body = client.send("POST", url or token_url(), data=data, classify=classify_google_error).body
-    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-        raise ApiError(ErrorClass.GARBAGE, "the token endpoint answered without an access_token")
-    return body
-
-
 def exchange_code(client: HttpClient, oauth: OAuthClient, code: str, redirect_uri: str,
                   code_verifier: str) -> dict[str, Any]:
     """Authorisation code -> {access_token, refresh_token, scope, expires_in} (secret values)."""
-    return _token_call(client, {
+    return token_call(client, {
         "grant_type": "authorization_code", "code": code, "client_id": oauth.client_id,
         "client_secret": oauth.client_secret, "redirect_uri": redirect_uri, "code_verifier": code_verifier,
     })
-
-
-def refresh_access_token(client: HttpClient, oauth: OAuthClient, refresh_token: str,
-                         url: str | None = None) -> dict[str, Any]:
-    """Refresh token -> {access_token, scope, expires_in} (`url`: the token endpoint, default `token_url()`).
-
-    Raises:
-        ApiError: AUTH "OAuth error invalid_grant" when the refresh token was revoked or expired
-            (an unverified "Testing" consent screen expires refresh tokens after 7 days).
-    """
-    return _token_call(client, {
-        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": oauth.client_id,
-        "client_secret": oauth.client_secret,
-    }, url)
 
 
 def mine_channels(client: HttpClient, data_url: str, access_token: str) -> list[dict[str, str]]:
@@ -212,23 +157,6 @@ def mine_channels(client: HttpClient, data_url: str, access_token: str) -> list[
 
 
 # -- the secrets file ------------------------------------------------------------------------------
-
-
-def load_secrets(path: Path) -> dict[str, Any] | None:
-    """The secrets file's content, or None when it does not exist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise OAuthError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise OAuthError(f"{path}: not valid JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("credentials", []), list):
-        raise OAuthError(f"{path}: not a socialpulse YouTube secrets file")
-    return data
 
 
 def file_is_private(path: Path) -> bool:
@@ -257,33 +185,10 @@ def store_credential(path: Path, oauth: OAuthClient, token_uri: str, credential:
     return data
 
 
-def client_of(data: dict[str, Any]) -> OAuthClient:
-    """The OAuth client stored in a secrets file."""
-    if not data.get("client_id") or not data.get("client_secret"):
-        raise OAuthError("the secrets file has no client_id/client_secret: run `socialpulse youtube authorize`")
-    return OAuthClient(str(data["client_id"]), str(data["client_secret"]))
-
-
 def airflow_connection_command(path: Path, conn_id: str = AIRFLOW_CONN_ID) -> str:
     """An `airflow connections add` command that reads the secrets file (it holds no secret itself)."""
     return (f"airflow connections add {conn_id} --conn-type generic "
             f"--conn-extra \"$(cat {path})\"")
-
-
-def access_token_for_channel(channel_id: str, client: HttpClient, path: Path | None = None) -> str | None:
-    """A fresh access token for one channel from the secrets file (None: no credential for it).
-
-    For the nightly run: refresh once per run and per channel; access tokens live ~1 hour.
-    """
-    data = load_secrets(secrets_path(path))
-    if not data:
-        return None
-    for credential in data.get("credentials", []):
-        if not isinstance(credential, dict):
-            continue
-        if channel_id in {credential.get("channel_id"), *(credential.get("channels") or [])}:
-            return str(refresh_access_token(client, client_of(data), str(credential["refresh_token"]))["access_token"])
-    return None
 
 
 # -- the whole flow --------------------------------------------------------------------------------

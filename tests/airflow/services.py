@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingestion import devenv
+from devtools import devenv
 from tests.airflow.standalone import DAG_IDS, STARTUP_S, Stack, StandaloneError, _free_port, _stop, migrate, stack_env
 
 WORKERS = ("worker-a", "worker-b")  # the first one is the writer host

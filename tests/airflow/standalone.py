@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from ingestion import devenv
+from devtools import devenv
 
 REPO = Path(__file__).resolve().parents[2]
 POOLS_FILE = REPO / "dags" / "dag_support" / "pools.json"

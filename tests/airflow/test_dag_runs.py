@@ -27,7 +27,7 @@ def small_env(pipeline_env, tmp_path, monkeypatch, webhook):
     monkeypatch.setenv("SP_TEST_IG2_TOKEN", EXPIRED_TOKEN)
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "2")
     monkeypatch.setenv("AIRFLOW_CONN_SOCIALPULSE_ALERTS", webhook.url("/alerts"))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 

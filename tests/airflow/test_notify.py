@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingestion.http import ApiError, ErrorClass
-from ingestion.notify import AccountsFailed, incident, post_webhook, webhook_url
+from ingestion.extract.http import ApiError, ErrorClass
+from ingestion.pipeline.notify import AccountsFailed, incident, post_webhook, webhook_url
 from tests.airflow.conftest import REPO
 
 TOKEN = "EAAGsecret-token-value-1234567890"
@@ -119,6 +119,7 @@ def test_youtube_refresh_credentials_can_come_from_an_airflow_connection(monkeyp
     from dag_support.secrets import export_youtube_secrets_from_connection
 
     from ingestion.onboarding import youtube_oauth
+    from ingestion.sources import google_oauth
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no default secrets file
     # "" counts as unset; setenv (not delenv of an absent name) makes monkeypatch restore the
@@ -131,7 +132,7 @@ def test_youtube_refresh_credentials_can_come_from_an_airflow_connection(monkeyp
                        json.dumps({"conn_type": "generic", "extra": json.dumps(secrets)}))
     assert export_youtube_secrets_from_connection() is True
     path = Path(os.environ["SOCIALPULSE_YOUTUBE_SECRETS"])
-    assert youtube_oauth.load_secrets(path) == secrets
+    assert google_oauth.load_secrets(path) == secrets
     assert youtube_oauth.file_is_private(path) and oct(path.parent.stat().st_mode & 0o777) == "0o700"
     # a worker that already names a secrets file keeps it
     assert export_youtube_secrets_from_connection() is False

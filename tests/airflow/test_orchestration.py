@@ -1,4 +1,4 @@
-"""Task bodies (ingestion.orchestration) and the retry policy, without a scheduler: retries only
+"""Task bodies (ingestion.pipeline.orchestration) and the retry policy, without a scheduler: retries only
 for transient failures, partial-failure reports that name every account, event folding, backfill
 validation and planning, the optional mart gate."""
 
@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingestion import orchestration
-from ingestion.http import ApiError, ErrorClass
-from ingestion.notify import AccountsFailed, TransientAccountsError, classify
+from ingestion.extract.http import ApiError, ErrorClass
+from ingestion.pipeline import orchestration
+from ingestion.pipeline.notify import AccountsFailed, TransientAccountsError, classify
 from tests.airflow.conftest import REPO, write_registry
 
 
@@ -213,13 +213,13 @@ def test_mart_gate_is_optional_and_called_when_present(monkeypatch):
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "ingestion.mart_gate" else real_find_spec(name, *a))
+                        lambda name, *a: None if name == "ingestion.gates.mart_gate" else real_find_spec(name, *a))
     assert orchestration.mart_gate("run1") == {"gate": "not_installed"}
 
     calls = []
-    module = types.ModuleType("ingestion.mart_gate")
+    module = types.ModuleType("ingestion.gates.mart_gate")
     module.run = lambda settings, run_id, as_of=None: calls.append((run_id, as_of)) or {"passed": True, "checks": 3}
-    monkeypatch.setitem(sys.modules, "ingestion.mart_gate", module)
+    monkeypatch.setitem(sys.modules, "ingestion.gates.mart_gate", module)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
     assert orchestration.mart_gate("run2") == {"gate": "ran", "result": {"passed": True, "checks": 3}}
     # the nightly's day from the folded events is the gate's reference day, not the wall clock
@@ -228,7 +228,7 @@ def test_mart_gate_is_optional_and_called_when_present(monkeypatch):
 
 
 def test_a_dbt_project_that_does_not_parse_names_the_reason(monkeypatch):
-    from ingestion import transform
+    from ingestion.transform import runner as transform
 
     def build(settings, log=print):
         for line in ("\x1b[0m11:40:14  Running with dbt=1.11.16", "\x1b[0m11:40:14  Encountered an error:",

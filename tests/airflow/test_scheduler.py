@@ -37,10 +37,10 @@ import duckdb
 import pytest
 import yaml
 
-from ingestion import devenv
-from ingestion.executors import appsecret_proof
-from ingestion.landing import run_dir
-from ingestion.pipeline import default_as_of
+from devtools import devenv
+from ingestion.extract.executors import appsecret_proof
+from ingestion.extract.landing import run_dir
+from ingestion.pipeline.chain import default_as_of
 from sandbox import data as D
 from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth

@@ -15,7 +15,7 @@ from tests.bi.warehouse_factory import build_warehouse
 def bi_settings(tmp_path, monkeypatch):
     """Settings whose data folder holds a small warehouse with the marts' columns."""
     monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "data"))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     build_warehouse(settings.warehouse)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ingestion import publish
+from ingestion.publish import bi_copy as publish
 from tests.bi.dashboards import bind_cards, chart_columns, superset_bi
 from tests.bi.dbt_schema import empty_marts, mart_columns
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import publish
+from ingestion.publish import bi_copy as publish
 
 PROBE = r"""
 import json, sys, duckdb

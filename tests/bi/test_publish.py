@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import publish
+from ingestion.publish import bi_copy as publish
 from tests.bi.warehouse_factory import add_rows
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ def test_publish_copies_marts_to_duckdb_and_parquet_with_a_log(bi_settings):
 def test_a_view_in_marts_is_published_as_a_table(bi_settings):
     # marts.fct_data_quality_findings is a dbt view on the mart gate's own table (quality schema), so
     # it is current right after the gate; the BI copy must still hold it as a table (and Parquet).
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     con = connect(bi_settings.warehouse)  # creates quality.data_quality_findings like every writer
     try:

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import publish, report
+from ingestion.publish import bi_copy as publish
+from ingestion.publish import report
 from tests.bi.browser import dump_dom, screenshot
 from tests.bi.conftest import keep_artefact
 from tests.bi.dashboards import bind_cards
@@ -166,7 +167,7 @@ def test_report_languages_and_bad_language(bi_settings):
 
 def test_report_without_a_published_copy_says_publish_first(tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_HOME", str(tmp_path / "empty"))
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     with pytest.raises(FileNotFoundError, match="publish"):
         report.render(load_settings())
@@ -176,7 +177,7 @@ def test_report_without_a_published_copy_says_publish_first(tmp_path, monkeypatc
 def test_report_from_the_real_pipeline_in_headless_chromium(pipeline_env, tmp_path):
     """The real nightly chain against the sandbox (fetch, load, dbt build, publish), then the report in
     both languages, opened in headless Chromium; the screenshot is kept."""
-    from ingestion.pipeline import run_nightly
+    from ingestion.pipeline.chain import run_nightly
 
     settings = pipeline_env
     run = run_nightly(settings, date(2026, 11, 19))

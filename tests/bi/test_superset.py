@@ -97,7 +97,7 @@ def _check(key: str, charts: list[dict], expected: int) -> None:
 @pytest.mark.e2e
 @pytest.mark.timeout(1800)  # a fresh clone first creates .venv-bi (~2 min alone, longer on busy cores)
 def test_superset_dashboards_in_headless_chromium(pipeline_env, tmp_path):
-    from ingestion.pipeline import run_nightly
+    from ingestion.pipeline.chain import run_nightly
     from tests.conftest import SANDBOX_NOW
 
     settings = pipeline_env

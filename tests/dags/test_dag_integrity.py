@@ -56,9 +56,9 @@ def test_house_rules(dagbag):
 def test_every_pool_a_task_names_is_created_by_setup(dagbag, pools):
     from dag_support.assets import PLATFORMS
 
-    from ingestion.plan import SUPPORTED_PLATFORMS, SWITCHED_PLATFORMS
+    from ingestion.core.platforms import ALL
 
-    assert PLATFORMS == SUPPORTED_PLATFORMS + SWITCHED_PLATFORMS  # assets, pools, tasks cover every platform
+    assert PLATFORMS == ALL  # the one platform table; assets, pools, tasks cover every platform
     assert pools["duckdb_writer"]["slots"] == 1
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
@@ -102,7 +102,7 @@ def test_writer_tasks_go_to_the_writer_queue_and_everything_else_to_the_default_
     on a host that has none, and any other task there would wait for the one writer host."""
     from dag_support.pools import WRITER_POOL, WRITER_QUEUE
 
-    from ingestion import devenv
+    from devtools import devenv
 
     assert devenv.WRITER_QUEUE == WRITER_QUEUE
     for dag_id, dag in dagbag.dags.items():

@@ -1,7 +1,7 @@
 """A tiny, hand-computable warehouse for building and testing the dbt project.
 
 One Facebook Page and one Instagram account (department kommunledning) and one YouTube channel
-(department kultur), written through `ingestion.warehouse.connect` exactly as the loader would
+(department kultur), written through `ingestion.load.warehouse.connect` exactly as the loader would
 (append-only `raw.observations`, `raw.objects`, `raw.accounts`, `raw.loads`, the health tables and
 `raw.organisation`). Two loads: L1 fetches everything, L2 re-fetches a few keys, some with a changed
 value (restatements). Organisation: 2,000 residents (POPULATION_BY_AGE; 1,800 aged 13+).
@@ -418,7 +418,7 @@ def make_fixture(path: Path | str) -> Path:
     Returns:
         The absolute path of the written warehouse.
     """
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     path = Path(path).resolve()
     for stale in (path, path.with_name(path.name + ".wal")):

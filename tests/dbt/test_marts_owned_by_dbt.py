@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingestion import mart_gate, warehouse
+from ingestion.gates import mart_gate
+from ingestion.load import warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 MARTS_DDL = re.compile(r"create\s+(?:or\s+replace\s+)?(?:temp\w*\s+)?(?:table|view)\s+(?:if\s+not\s+exists\s+)?"

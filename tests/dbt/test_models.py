@@ -589,7 +589,7 @@ def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, c
     """Restate the Jan 8 page_follows stock to 1030: flows say +17 over the week, totals +30."""
     broken = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse, broken)
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     writer = connect(broken)
     try:
@@ -636,7 +636,7 @@ def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channe
     to cross a power of ten; the model does not judge it.)"""
     moved = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse, moved)
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     writer = connect(moved)
     try:

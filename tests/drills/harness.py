@@ -159,7 +159,7 @@ def virtual_waits(server: SandboxServer) -> Iterator[list[float]]:
     """
     import threading
 
-    from ingestion import fetch, http
+    from ingestion.extract import fetch, http
 
     waits: list[float] = []
     offset = [0.0]
@@ -188,7 +188,7 @@ def virtual_waits(server: SandboxServer) -> Iterator[list[float]]:
 
 def run_mode(settings, mode: str):
     """One drill run: the nightly ingest or a backfill without transform."""
-    from ingestion import pipeline
+    from ingestion.pipeline import chain as pipeline
 
     if mode == "nightly":
         return pipeline.run_ingest(settings, AS_OF)
@@ -342,7 +342,7 @@ class Cell:
 
 def run_cell(profile: str, mode: str, workdir: Path, extra_env: dict[str, str] | None = None) -> Cell:
     """Faulted run + clean re-run of one matrix cell; returns its figures (asserts nothing)."""
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     started = time.perf_counter()
     cell = Cell(profile, mode)
@@ -510,10 +510,10 @@ def build_nightly(workdir: Path) -> NightlyHome:
     import json
     import shutil
 
-    from ingestion import pipeline
-    from ingestion.plan import plan_nightly
-    from ingestion.registry import load_registry
-    from ingestion.settings import load_settings
+    from ingestion.core.registry import load_registry
+    from ingestion.core.settings import load_settings
+    from ingestion.extract.plan import plan_nightly
+    from ingestion.pipeline import chain as pipeline
 
     registry = write_drill_registry(workdir / "accounts.yml", HOSTILE_NAMES)
     home = workdir / "data"

@@ -30,7 +30,7 @@ def _pause() -> None:
 
 
 def _pause_in_load_transaction() -> None:
-    from ingestion import quality
+    from ingestion.gates import quality
 
     original = quality.record_validation
 
@@ -46,7 +46,7 @@ def _pause_in_load_transaction() -> None:
 
 
 def _pause_in_publish(point: str) -> None:
-    from ingestion import publish
+    from ingestion.publish import bi_copy as publish
 
     if point == "copy":
         original_quote, calls = publish._quote, [0]
@@ -81,9 +81,9 @@ def _pause_in_publish(point: str) -> None:
 def main(argv: list[str]) -> int:
     kind, args = argv[0], argv[1:]
     if kind == "load":
-        from ingestion import load
-        from ingestion.registry import load_registry
-        from ingestion.settings import load_settings
+        from ingestion.core.registry import load_registry
+        from ingestion.core.settings import load_settings
+        from ingestion.load import loader as load
 
         _pause_in_load_transaction()
         settings = load_settings()
@@ -96,8 +96,8 @@ def main(argv: list[str]) -> int:
         _pause_in_load_transaction()
         return cli_main(args)
     if kind == "publish":
-        from ingestion import publish
-        from ingestion.settings import load_settings
+        from ingestion.core.settings import load_settings
+        from ingestion.publish import bi_copy as publish
 
         _pause_in_publish(args[1])
         result = publish.publish(load_settings(), run_id=args[0])

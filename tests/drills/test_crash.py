@@ -19,10 +19,12 @@ import duckdb
 import psutil
 import pytest
 
-from ingestion import load, publish, transform
-from ingestion.registry import load_registry
-from ingestion.settings import load_settings
-from ingestion.warehouse import connect
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import load_settings
+from ingestion.load import loader as load
+from ingestion.load.warehouse import connect
+from ingestion.publish import bi_copy as publish
+from ingestion.transform import runner as transform
 from tests.drills.harness import (
     REPO,
     duplicates,
@@ -146,7 +148,7 @@ def test_kill_dbt_build_then_rebuild_equals_uninterrupted(nightly_home, tmp_path
     shutil.copyfile(nightly_home.pre_dbt, home / "warehouse.duckdb")
     env = {**os.environ, **_env(home, nightly_home.registry)}
     # dbt's lines go to the run's log file by default; the drill needs them on stdout to time its kill
-    code = "from ingestion import transform; from ingestion.settings import load_settings; " \
+    code = "from ingestion.transform import runner as transform; from ingestion.core.settings import load_settings; " \
            "transform.build(load_settings(), log=lambda line: print(line, flush=True))"
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)

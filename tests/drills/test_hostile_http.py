@@ -21,7 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.http import ApiError, ApiResponse, ErrorClass, HttpClient, classify_google_error, classify_meta_error
+from ingestion.extract.http import (
+    ApiError,
+    ApiResponse,
+    ErrorClass,
+    HttpClient,
+    classify_google_error,
+    classify_meta_error,
+)
 
 SECRET = "EAAHostileDrillToken" + "Zq9" * 10
 
@@ -191,8 +198,8 @@ def test_any_response_is_a_response_or_a_classified_error(hostile, status, body,
 def test_a_run_against_hostile_youtube_endpoints_reports_the_accounts_and_loads_the_rest(hostile, tmp_path):
     """The whole chain: the YouTube APIs stall in the middle of every body;
     Facebook and Instagram (the sandbox) load, both channels fail with a classified error."""
-    from ingestion import pipeline
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
+    from ingestion.pipeline import chain as pipeline
     from sandbox.server import SandboxServer
     from tests.drills.harness import AS_OF, environ, pipeline_environ, sandbox_config, write_drill_registry
 
@@ -234,9 +241,9 @@ def test_any_batch_sub_answer_is_a_response_or_a_classified_error(sub):
     """Graph batch answers carry each sub-response as JSON in JSON: whatever is inside, one outcome."""
     from datetime import UTC, datetime
 
-    from ingestion.executors import GraphExecutor
-    from ingestion.platforms import RequestSpec
-    from ingestion.settings import Settings
+    from ingestion.core.settings import Settings
+    from ingestion.extract.executors import GraphExecutor
+    from ingestion.sources import RequestSpec
 
     executor = GraphExecutor(Settings(), client=HttpClient(secrets=(SECRET,)))
     spec = RequestSpec("facebook", "100000000000001", "insights", "100000000000001/insights", {"metric": "x"})
@@ -276,9 +283,9 @@ def test_an_error_body_that_echoes_the_token_is_redacted(hostile, classify, stat
 def test_a_batch_sub_answer_that_echoes_the_token_is_redacted(code):
     from datetime import UTC, datetime
 
-    from ingestion.executors import GraphExecutor
-    from ingestion.platforms import RequestSpec
-    from ingestion.settings import Settings
+    from ingestion.core.settings import Settings
+    from ingestion.extract.executors import GraphExecutor
+    from ingestion.sources import RequestSpec
 
     executor = GraphExecutor(Settings(), client=HttpClient(secrets=(SECRET,)))
     spec = RequestSpec("facebook", "100000000000001", "insights", "100000000000001/insights", {"metric": "x"})
@@ -295,9 +302,9 @@ def test_an_error_that_echoes_the_appsecret_proof_is_redacted(hostile, batch):
     like the token (the executor registers each proof with the client when it first computes it)."""
     from pydantic import SecretStr
 
-    from ingestion.executors import GraphExecutor, appsecret_proof
-    from ingestion.platforms import RequestSpec
-    from ingestion.settings import Settings
+    from ingestion.core.settings import Settings
+    from ingestion.extract.executors import GraphExecutor, appsecret_proof
+    from ingestion.sources import RequestSpec
 
     url, handler = hostile
     proof = appsecret_proof(SECRET, "drill-app-secret")

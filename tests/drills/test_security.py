@@ -19,7 +19,7 @@ import duckdb
 import psutil
 import yaml
 
-from ingestion.executors import appsecret_proof
+from ingestion.extract.executors import appsecret_proof
 from sandbox import data as D
 from tests.drills import secret_scan
 from tests.drills.harness import (
@@ -75,9 +75,9 @@ def test_no_token_in_logs_landing_warehouse_bi_copy_data_docs_or_report(nightly_
 
 def test_debug_logging_of_the_http_stack_is_redacted(tmp_path, caplog):
     """urllib3 logs each request line with its query string at DEBUG; Graph tokens travel in it."""
-    from ingestion.fetch import fetch_chunk
-    from ingestion.plan import AccountPlan
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
+    from ingestion.extract.fetch import fetch_chunk
+    from ingestion.extract.plan import AccountPlan
     from sandbox.server import SandboxServer
 
     registry = write_drill_registry(tmp_path / "accounts.yml")
@@ -122,7 +122,7 @@ def test_registry_names_cannot_inject_sql_and_flow_through_intact(nightly_home):
 
 
 def test_servers_we_start_bind_loopback_only():
-    from ingestion.devenv import sandbox_process
+    from devtools.devenv import sandbox_process
     from sandbox.server import SandboxServer
 
     assert SandboxServer(sandbox_config()).host == "127.0.0.1"
@@ -210,7 +210,7 @@ def test_repo_has_no_committed_secrets():
 def test_tokens_are_secret_in_settings(monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_META_TOKEN", DRILL_TOKEN)
     monkeypatch.setenv("SOCIALPULSE_META_APP_SECRET", DRILL_APP_SECRET)
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     assert DRILL_TOKEN not in repr(settings) and DRILL_APP_SECRET not in str(settings.model_dump())

@@ -25,8 +25,10 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import pipeline, transform
+from ingestion.pipeline import chain as pipeline
+from ingestion.transform import runner as transform
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import ground_truth
@@ -50,11 +52,8 @@ def half_step(shown: int) -> int:
 @pytest.fixture
 def sandbox():
     """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    server = SandboxServer(SandboxConfig(accounts=SMALL_IG, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=SMALL_IG, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def settings(pipeline_env, tmp_path, monkeypatch):
                  '    department: "Bibliotek"\n    audience: [all]\n')
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")  # YouTube still re-reads its 7 days
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 
@@ -141,7 +140,7 @@ def _check_night(mart, truth, snapshot_days: list[date], analytics_last: date, s
 
 
 def test_youtube_levels_within_the_rounding_bound_over_a_backfill_and_five_nights(settings, sandbox):
-    first_pacific = D.pacific_date(FIRST_NIGHT)
+    first_pacific = PT.pacific_date(FIRST_NIGHT)
     as_of = first_pacific - timedelta(days=1)
     since = as_of - timedelta(days=BACKFILL_DAYS - 1)
     config = SandboxConfig(accounts=SMALL_IG, seed=SEED, youtube_channels=YT)

@@ -6,37 +6,22 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import pytest
 
-from bench.registry import write_registry
-from ingestion import pipeline, transform
-from ingestion.load import replay
+from ingestion.load.replay import replay
+from ingestion.pipeline import chain as pipeline
+from ingestion.transform import runner as transform
 from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth
-from tests.conftest import SANDBOX_NOW
+from tests.conftest import SANDBOX_NOW, sized_settings, warehouse_rows
 
 SINCE, UNTIL = date(2026, 2, 20), date(2026, 4, 10)  # 50 days: two IG 30-day windows, DST on 2026-03-08
 
 
 @pytest.fixture
 def small_env(pipeline_env, tmp_path, monkeypatch):
-    registry = tmp_path / "accounts.yml"
-    with registry.open("w", encoding="utf-8") as fh:
-        write_registry(fh, 3, 3, 2)
-    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
-    from ingestion.settings import load_settings
-
-    return load_settings()
-
-
-def _rows(settings, sql):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return sized_settings(tmp_path, monkeypatch, {"facebook": 3, "instagram": 3, "youtube": 2})
 
 
 def test_backfill_equals_ground_truth_and_ledger_and_replay_hold(small_env):
@@ -45,11 +30,11 @@ def test_backfill_equals_ground_truth_and_ledger_and_replay_hold(small_env):
     assert report.failed_accounts == []
     assert {item["status"] for item in report.loads} == {"committed"}
     # Facebook: 50 days fit one 90-day window; Instagram reach needs two 30-day windows.
-    calls = _rows(settings, "select platform, count(*) from raw.responses where endpoint = 'insights' "
+    calls = warehouse_rows(settings, "select platform, count(*) from raw.responses where endpoint = 'insights' "
                             "and request_params->>'metric' = 'reach' group by 1")
     assert calls == [("instagram", 3 * 2)]
     transform.build(settings)
-    mart = {(r[0], r[1], r[2]): r[3:] for r in _rows(
+    mart = {(r[0], r[1], r[2]): r[3:] for r in warehouse_rows(
         settings, "select platform, account_id, metric_date, followers_gained, followers_lost, views, engagements "
                   "from marts.fct_follower_growth_daily")}
     truth = ground_truth(SandboxConfig(accounts=3, seed=42, now=SANDBOX_NOW, youtube_channels=2), SINCE, UNTIL)
@@ -75,7 +60,8 @@ def test_backfill_equals_ground_truth_and_ledger_and_replay_hold(small_env):
                                    force=True, transform=False)
     assert sum(f["round_trips"] for f in forced.fetches) > 0
 
-    before = _rows(settings, "select load_id, count(*), sum(value) from raw.observations group by 1 order by 1")
+    before = warehouse_rows(settings,
+                            "select load_id, count(*), sum(value) from raw.observations group by 1 order by 1")
     written = replay(settings)
-    after = _rows(settings, "select load_id, count(*), sum(value) from raw.observations group by 1 order by 1")
+    after = warehouse_rows(settings, "select load_id, count(*), sum(value) from raw.observations group by 1 order by 1")
     assert after == before and sum(written.values()) == sum(r[1] for r in before)

@@ -1,5 +1,5 @@
 """Bad input never wedges the warehouse (issue 16): every bad input gets one clear line, a documented
-exit code (ingestion/cli.py) and loses nothing already loaded.
+exit code (ingestion/cli/__init__.py) and loses nothing already loaded.
 
 Real sandbox, real warehouse, real dbt and mart gate, the real `socialpulse` command (in-process
 through `cli.main`, and as a separate process where a different user is needed for a read-only
@@ -18,15 +18,14 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from bench.registry import write_registry
-from ingestion import cli, pipeline
+from ingestion import cli
+from ingestion.core.registry import load_registry
+from ingestion.extract.plan import last_complete_day
 from ingestion.onboarding import doctor
-from ingestion.plan import last_complete_day
-from ingestion.registry import load_registry
-from tests.conftest import REPO
+from ingestion.pipeline import chain as pipeline
+from tests.conftest import REPO, sized_settings, warehouse_rows
 
 AS_OF = date(2026, 11, 19)  # the sandbox's last complete day (tests/conftest.py SANDBOX_NOW)
 FUTURE = date(2030, 1, 1)  # the typo'd year of the issue
@@ -35,14 +34,8 @@ FUTURE = date(2030, 1, 1)  # the typo'd year of the issue
 @pytest.fixture
 def small_env(pipeline_env, tmp_path, monkeypatch):
     """Two Pages, two Instagram accounts, one channel; a 5-day nightly window (fast dbt and gate)."""
-    registry = tmp_path / "accounts.yml"
-    with registry.open("w", encoding="utf-8") as fh:
-        write_registry(fh, 2, 2, 1)
-    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
-    monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "5")
-    from ingestion.settings import load_settings
-
-    return load_settings()
+    return sized_settings(tmp_path, monkeypatch, {"facebook": 2, "instagram": 2, "youtube": 1},
+                          SOCIALPULSE_LOOKBACK_DAYS="5")
 
 
 def _cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -50,14 +43,6 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err
-
-
-def _rows(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_bad_days_accounts_ranges_and_load_ids_are_refused_before_anything_is_written(small_env, capsys):
@@ -111,7 +96,7 @@ def test_future_coverage_blocks_publish_with_its_cause_and_repair_then_repair_lo
     # that has no such days): the coverage ledger records the 5 (YouTube: 7) days up to 2030-01-01 as fetched.
     wedge = pipeline.run_ingest(settings, FUTURE, now=datetime(2030, 1, 2, 17, tzinfo=UTC))
     assert wedge.failed_accounts == []
-    assert _rows(settings, "select max(until) from raw.coverage") == [(FUTURE,)]
+    assert warehouse_rows(settings, "select max(until) from raw.coverage") == [(FUTURE,)]
 
     # status and doctor see the blocked publish before any gate ran.
     code, out, _ = _cli(capsys, "status")
@@ -138,15 +123,16 @@ def test_future_coverage_blocks_publish_with_its_cause_and_repair_then_repair_lo
     assert "27 account-day(s)" in gate_lines[0] and "..2030-01-01" in gate_lines[0]
     assert "`socialpulse repair --drop-future`" in gate_lines[0]
     assert not (settings.bi_dir / "socialpulse.duckdb").exists()
-    observations = _rows(settings, "select count(*), max(metric_date) from raw.observations")
+    observations = warehouse_rows(settings, "select count(*), max(metric_date) from raw.observations")
     assert observations[0][0] > 0 and observations[0][1] == AS_OF
 
     # The repair removes only the future ledger entries; every observation stays.
     code, out, _ = _cli(capsys, "repair", "--drop-future")
     assert code == 0 and "5 future entries removed" in out
-    assert _rows(settings, "select count(*), max(metric_date) from raw.observations") == observations
-    assert _rows(settings, "select max(until) from raw.coverage")[0][0] <= last_complete_day("facebook")
-    assert _rows(settings, "select count(*) from raw.coverage where until >= ?", [AS_OF])[0][0] > 0  # real days kept
+    assert warehouse_rows(settings, "select count(*), max(metric_date) from raw.observations") == observations
+    assert warehouse_rows(settings, "select max(until) from raw.coverage")[0][0] <= last_complete_day("facebook")
+    kept = warehouse_rows(settings, "select count(*) from raw.coverage where until >= ?", [AS_OF])[0][0]
+    assert kept > 0  # real days kept
     code, out, _ = _cli(capsys, "repair", "--drop-future")
     assert code == 0 and "nothing to repair" in out
     code, out, _ = _cli(capsys, "status")

@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
-from ingestion import landing, metrics
-from ingestion.fetch import fetch_chunk
-from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext
+from ingestion.core import metrics
+from ingestion.extract import landing
+from ingestion.extract.fetch import fetch_chunk
+from ingestion.extract.plan import AccountPlan
+from ingestion.sources import FetchContext
 from tests.conftest import TEST_TOKEN
 
 AS_OF = date(2026, 11, 19)
@@ -38,7 +39,7 @@ def test_batching_off_gives_the_same_responses(pipeline_env, monkeypatch):
     plans = _plans(PAGES[:2], "facebook")
     batched = fetch_chunk(pipeline_env, "run-a", "c0", plans, FetchContext(as_of=AS_OF))
     monkeypatch.setenv("SOCIALPULSE_GRAPH_BATCH", "false")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     single = fetch_chunk(load_settings(), "run-b", "c0", plans, FetchContext(as_of=AS_OF))
     assert single.round_trips == single.sub_requests == batched.sub_requests

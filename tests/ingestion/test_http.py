@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.http import ErrorClass, classify_meta_error
-from ingestion.redact import MASK, redact, redact_params
+from ingestion.core.redact import MASK, redact, redact_params
+from ingestion.extract.http import ErrorClass, classify_meta_error
 
 
 def _err(code, subcode=None, message="boom", **extra):

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import landing
-from ingestion.load import load_run
-from ingestion.registry import load_registry
-from ingestion.settings import Settings
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract import landing
+from ingestion.load.loader import load_run
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "100000000000001"

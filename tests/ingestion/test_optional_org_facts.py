@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import pipeline
+from ingestion.core.registry import load_registry
 from ingestion.onboarding.doctor import DoctorReport, check_registry
-from ingestion.registry import load_registry
+from ingestion.pipeline import chain as pipeline
 
 AS_OF = date(2026, 11, 19)  # last complete Pacific day at the test sandbox clock
 
@@ -35,7 +35,7 @@ def bare_env(pipeline_env, tmp_path, monkeypatch):
     registry.write_text(text, encoding="utf-8")
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 
@@ -51,7 +51,7 @@ def test_registry_without_population_loads_with_notices(bare_env):
 
 
 def test_nightly_runs_and_per_1000_measures_are_null(bare_env, caplog):
-    caplog.set_level(logging.WARNING, logger="ingestion.load")
+    caplog.set_level(logging.WARNING, logger="ingestion.load.loader")
     report = pipeline.run_nightly(bare_env, as_of=AS_OF)
     assert report.failed_accounts == []
     assert report.published, "the marts were not published"

@@ -27,15 +27,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import landing, orchestration
 from ingestion.cli import main
-from ingestion.console import Console
-from ingestion.fetch import fetch_chunk
-from ingestion.http import HttpClient
-from ingestion.notify import TransientAccountsError
-from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext
-from ingestion.settings import load_settings
+from ingestion.cli.console import Console
+from ingestion.core.settings import load_settings
+from ingestion.extract import landing
+from ingestion.extract.fetch import fetch_chunk
+from ingestion.extract.http import HttpClient
+from ingestion.extract.plan import AccountPlan
+from ingestion.pipeline import orchestration
+from ingestion.pipeline.notify import TransientAccountsError
+from ingestion.sources import FetchContext
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.conftest import SANDBOX_NOW
 
@@ -239,7 +240,7 @@ def test_live_display_on_a_terminal_draws_and_leaves_no_trace(env):
 def test_plain_progress_says_still_running_when_a_phase_is_long(env, monkeypatch):
     """Not a terminal: a phase that says nothing for PLAIN_EVERY_S (dbt, a paced round) is still
     reported, so a cron log never goes silent for minutes."""
-    from ingestion import console as console_mod
+    from ingestion.cli import console as console_mod
 
     monkeypatch.setattr(console_mod, "PLAIN_EVERY_S", 0.2)
     stream = io.StringIO()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.executors import GraphExecutor
-from ingestion.http import APP, ApiResponse, HttpClient
-from ingestion.platforms import RequestSpec
-from ingestion.settings import load_settings
+from ingestion.core.settings import load_settings
+from ingestion.extract.executors import GraphExecutor
+from ingestion.extract.http import APP, ApiResponse, HttpClient
+from ingestion.sources import RequestSpec
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.conftest import SANDBOX_NOW, TEST_TOKEN
 
@@ -98,7 +98,7 @@ def test_usage_scopes():
 def test_fetch_rounds_do_not_wait_for_a_hot_or_backing_off_account():
     import time
 
-    from ingestion.fetch import _ready_split
+    from ingestion.extract.fetch import _ready_split
 
     client = HttpClient()
     try:
@@ -134,10 +134,10 @@ def test_fetch_paces_only_the_hot_account(monkeypatch, tmp_path):
     and every account's data arrives."""
     from datetime import date
 
-    from ingestion import landing
-    from ingestion.fetch import fetch_chunk
-    from ingestion.plan import AccountPlan
-    from ingestion.platforms import FetchContext
+    from ingestion.extract import landing
+    from ingestion.extract.fetch import fetch_chunk
+    from ingestion.extract.plan import AccountPlan
+    from ingestion.sources import FetchContext
 
     server = SandboxServer(SandboxConfig(accounts=3, seed=42, now=SANDBOX_NOW, youtube_channels=0)).start()
     try:

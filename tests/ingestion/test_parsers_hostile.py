@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.load import parse_records
-from ingestion.registry import RegistryError, load_registry
+from ingestion.core.registry import RegistryError, load_registry
+from ingestion.load.loader import parse_records
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=True)

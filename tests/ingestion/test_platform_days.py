@@ -7,14 +7,14 @@ import os
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import days, pipeline
-from ingestion.plan import HISTORY_HORIZON_DAYS, plan_nightly, plan_window
-from ingestion.registry import load_registry
-from tests.conftest import REPO
+from ingestion.core import days
+from ingestion.core.registry import load_registry
+from ingestion.extract.plan import HISTORY_HORIZON_DAYS, plan_nightly, plan_window
+from ingestion.pipeline import chain as pipeline
+from tests.conftest import REPO, warehouse_rows
 
 # 07:30 UTC on 20 Nov = 08:30 in Stockholm, but still 23:30 on 19 Nov in California.
 STOCKHOLM_MORNING = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
@@ -69,14 +69,6 @@ def test_nightly_plan_passes_the_clock_through():
     assert plans and {p.since for p in plans} == {max(as_of - timedelta(days=89), horizon)}
 
 
-def _rows(settings, sql):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_mart_gate_judges_a_run_as_of_its_logical_day(pipeline_env, tmp_path, monkeypatch):
     """A re-run of an old day (here 2026-06-30, five months before the sandbox's 'now'): freshness
     is measured against that day, not against the wall clock (which would call every account stale)."""
@@ -85,16 +77,16 @@ def test_mart_gate_judges_a_run_as_of_its_logical_day(pipeline_env, tmp_path, mo
         write_registry(fh, 2, 2, 1)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "10")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     as_of = date(2026, 6, 30)
     report = pipeline.run_nightly(settings, as_of=as_of, now=datetime(2026, 11, 20, 17, tzinfo=UTC))
     assert report.as_of == as_of and report.failed_accounts == []
     assert report.published is not None
-    stale = _rows(settings, "select account_id, detail from marts.fct_data_quality_findings "
+    stale = warehouse_rows(settings, "select account_id, detail from marts.fct_data_quality_findings "
                             "where check_name = 'freshness'")
     assert stale == []
     # the insights end with the logical day (the follower snapshot is dated by the sandbox's clock)
-    assert _rows(settings, "select max(metric_date) from marts.fct_follower_growth_daily "
+    assert warehouse_rows(settings, "select max(metric_date) from marts.fct_follower_growth_daily "
                            "where platform = 'instagram' and views is not null") == [(as_of,)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingestion.registry import RegistryError, load_registry
+from ingestion.core.registry import RegistryError, load_registry
 
 REPO = Path(__file__).resolve().parents[2]
 

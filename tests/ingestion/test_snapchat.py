@@ -6,8 +6,8 @@ from datetime import date
 
 import duckdb
 
-from ingestion import pipeline
-from ingestion.settings import load_settings
+from ingestion.core.settings import load_settings
+from ingestion.pipeline import chain as pipeline
 from sandbox.data import snapchat_profile_id
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import ground_truth

@@ -10,14 +10,14 @@ from datetime import date
 
 import pytest
 
-from ingestion import landing
-from ingestion.fetch import fetch_chunk
-from ingestion.http import HttpClient
+from ingestion.core.settings import load_settings
+from ingestion.extract import landing
+from ingestion.extract.fetch import fetch_chunk
+from ingestion.extract.http import HttpClient
+from ingestion.extract.plan import AccountPlan
 from ingestion.onboarding import youtube_oauth
-from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext
-from ingestion.platforms.youtube_auth import YouTubeTokens
-from ingestion.settings import load_settings
+from ingestion.sources import FetchContext, google_oauth
+from ingestion.sources.youtube_auth import YouTubeTokens
 from sandbox import data as sandbox_data
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.conftest import SANDBOX_NOW
@@ -72,7 +72,7 @@ def _minted(refresh: str) -> str:
     """The access token the sandbox mints for a refresh token (to prove it never leaks)."""
     client = HttpClient(max_retries=0)
     try:
-        return youtube_oauth.refresh_access_token(client, youtube_oauth.OAuthClient(CLIENT_ID, CLIENT_SECRET),
+        return google_oauth.refresh_access_token(client, google_oauth.OAuthClient(CLIENT_ID, CLIENT_SECRET),
                                                   refresh, url=load_settings().google_token_url)["access_token"]
     finally:
         client.close()
@@ -111,7 +111,7 @@ def test_revoked_refresh_token_fails_only_its_channel_with_the_fix(yt_env, tmp_p
     caplog.set_level(logging.DEBUG)
     # the secrets file `socialpulse youtube authorize` writes: one credential per channel
     path = tmp_path / "secrets" / "youtube.json"
-    oauth = youtube_oauth.OAuthClient(CLIENT_ID, CLIENT_SECRET)
+    oauth = google_oauth.OAuthClient(CLIENT_ID, CLIENT_SECRET)
     for channel, refresh in zip(CHANNELS, [REFRESH + "-1", REVOKED, REFRESH + "-3"], strict=True):
         youtube_oauth.store_credential(path, oauth, "unused", {"channel_id": channel, "refresh_token": refresh})
     settings = load_settings()

@@ -18,11 +18,8 @@ def yt_sandbox():
     """Sandbox with 10 Page/IG pairs and 3 YouTube channels, clock pinned to SANDBOX_NOW."""
     from sandbox.server import SandboxConfig, SandboxServer
 
-    server = SandboxServer(SandboxConfig(accounts=PAGES, seed=42, now=SANDBOX_NOW, youtube_channels=3)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=PAGES, seed=42, now=SANDBOX_NOW, youtube_channels=3)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

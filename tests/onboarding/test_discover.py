@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import load_settings
 from ingestion.onboarding import discover as D
 from ingestion.onboarding.cli import main as cli
-from ingestion.registry import load_registry
-from ingestion.settings import load_settings
 from sandbox import data as sandbox_data
 from tests.conftest import REPO
 from tests.onboarding.conftest import PAGES
@@ -69,7 +69,7 @@ def test_discovery_follows_cursor_paging(onboarding_env, monkeypatch):
 def test_discovered_registry_is_planned_completely_by_the_nightly_run(onboarding_env):
     from datetime import date
 
-    from ingestion.plan import plan_nightly
+    from ingestion.extract.plan import plan_nightly
 
     _new_registry()
     registry = load_registry(onboarding_env / "accounts.yml")
@@ -81,7 +81,7 @@ def test_discovered_registry_loads_completely_in_a_nightly_ingest(onboarding_env
     """Acceptance: the nightly run loads every discovered account (short window to stay quick)."""
     from datetime import date
 
-    from ingestion import pipeline
+    from ingestion.pipeline import chain as pipeline
 
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "2")
     _new_registry()
@@ -187,7 +187,7 @@ def test_merge_into_an_empty_flow_list_writes_block_style(tmp_path):
 
 
 def test_new_registry_needs_organisation_and_population(onboarding_env):
-    from ingestion.registry import RegistryError
+    from ingestion.core.registry import RegistryError
 
     with pytest.raises(RegistryError, match="--organisation"):
         _discover()

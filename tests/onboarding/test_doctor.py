@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.core.findings import Finding, Severity
+from ingestion.core.settings import load_settings
 from ingestion.onboarding import discover as D
 from ingestion.onboarding import doctor
 from ingestion.onboarding.cli import main as cli
-from ingestion.onboarding.findings import Finding, Severity
-from ingestion.settings import load_settings
 from sandbox import data as sandbox_data
 from tests.conftest import SANDBOX_NOW
 from tests.onboarding.conftest import GOOD_TOKEN, PAGES, YOUTUBE_TOKEN
@@ -53,7 +53,7 @@ def _line_of(path: Path, text: str) -> int:
 
 
 def test_clean_setup_exits_zero_and_records_token_health(registered, onboarding_env):
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     connect(load_settings().warehouse).close()  # an existing, idle warehouse
     report = _run()
@@ -237,9 +237,10 @@ def test_stored_refresh_token_is_enough_for_the_nightly_run(registered, onboardi
     # The nightly fetch mints access tokens from the stored refresh token: no access-token variable
     # is needed, and a stale one does not matter for the channels the credential covers.
     from ingestion.onboarding import youtube_oauth
+    from ingestion.sources import google_oauth
 
     path = onboarding_env / "secrets" / "youtube.json"
-    youtube_oauth.store_credential(path, youtube_oauth.OAuthClient("cid", "csecret"), "unused", {
+    youtube_oauth.store_credential(path, google_oauth.OAuthClient("cid", "csecret"), "unused", {
         "channel_id": sandbox_data.youtube_channel_id(1), "refresh_token": "1//stored-refresh-token"})
     monkeypatch.setenv("SOCIALPULSE_YOUTUBE_TOKEN", "expired-ya29-token")
     assert _errors(_run(), "token") == []
@@ -279,7 +280,7 @@ def _hold_warehouse(path: Path, read_only: bool):
     (False, Severity.WARNING, "locked by a writer"),
 ])
 def test_locked_warehouse_is_explained(registered, read_only, severity, text):
-    from ingestion.warehouse import connect
+    from ingestion.load.warehouse import connect
 
     path = load_settings().warehouse
     connect(path).close()

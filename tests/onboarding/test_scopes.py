@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from ingestion.extract.plan import AccountPlan
 from ingestion.onboarding.scopes import SCOPE_NEEDS, missing_scopes
-from ingestion.plan import AccountPlan
-from ingestion.platforms import FetchContext, facebook, instagram, youtube
+from ingestion.sources import FetchContext, facebook, instagram, youtube
 
 AS_OF = date(2026, 11, 19)
 

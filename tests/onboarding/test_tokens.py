@@ -6,12 +6,12 @@ import stat
 
 import pytest
 
-from ingestion.http import ApiError, ErrorClass
+from ingestion.core.settings import load_settings
+from ingestion.extract.http import ApiError, ErrorClass
 from ingestion.onboarding import tokens as T
 from ingestion.onboarding.cli import main as cli
 from ingestion.onboarding.graph import make_client
 from ingestion.onboarding.secret_files import SecretFileError, update_env_file
-from ingestion.settings import load_settings
 from sandbox import data as sandbox_data
 from tests.conftest import REPO, SANDBOX_NOW
 from tests.onboarding.conftest import PAGES

@@ -12,15 +12,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from ingestion.core.settings import load_settings
 from ingestion.onboarding import youtube_oauth as Y
 from ingestion.onboarding.cli import main as cli
 from ingestion.onboarding.graph import make_client
 from ingestion.onboarding.scopes import YOUTUBE_SCOPES
-from ingestion.settings import load_settings
+from ingestion.sources import google_oauth as G
 from sandbox import data as sandbox_data
 from tests.conftest import REPO
 
-OAUTH = Y.OAuthClient("client-id.apps.googleusercontent.com", "client-secret-xyz")
+OAUTH = G.OAuthClient("client-id.apps.googleusercontent.com", "client-secret-xyz")
 
 
 def _consent_query(lines: list[str]) -> dict[str, str]:
@@ -72,22 +73,22 @@ def test_authorize_stores_the_refresh_token_privately_and_prints_no_secret(onboa
     # and the stored credential yields access tokens
     client = make_client(load_settings())
     try:
-        assert Y.access_token_for_channel(sandbox_data.youtube_channel_id(3), client, path).startswith("ya29.")
-        assert Y.access_token_for_channel("UCnotstoredatallxxxxxxxx", client, path) is None
+        assert G.access_token_for_channel(sandbox_data.youtube_channel_id(3), client, path).startswith("ya29.")
+        assert G.access_token_for_channel("UCnotstoredatallxxxxxxxx", client, path) is None
     finally:
         client.close()
 
 
 def test_state_mismatch_and_denied_consent_are_refused():
-    with pytest.raises(Y.OAuthError, match="state mismatch"):
+    with pytest.raises(G.OAuthError, match="state mismatch"):
         Y.parse_code("http://127.0.0.1:8765/?state=other&code=abc", "mine")
-    with pytest.raises(Y.OAuthError, match="access_denied"):
+    with pytest.raises(G.OAuthError, match="access_denied"):
         Y.parse_code("http://127.0.0.1:8765/?error=access_denied&state=mine", "mine")
     assert Y.parse_code("  4/plain-code \n", "mine") == "4/plain-code"
 
 
 def test_expired_code_is_an_auth_error(onboarding_env):
-    from ingestion.http import ApiError, ErrorClass
+    from ingestion.extract.http import ApiError, ErrorClass
 
     with pytest.raises(ApiError) as caught:
         _flow(onboarding_env, "expired-code")
@@ -98,7 +99,7 @@ def test_expired_code_is_an_auth_error(onboarding_env):
 def test_secrets_never_go_into_the_repository(onboarding_env):
     client = make_client(load_settings())
     try:
-        with pytest.raises(Y.OAuthError, match="inside the project"):
+        with pytest.raises(G.OAuthError, match="inside the project"):
             Y.authorize(client, OAUTH, data_url="http://unused", path=REPO / "youtube.json", prompt=lambda _: "x",
                         say=lambda _: None)
     finally:
@@ -168,8 +169,8 @@ def test_cli_authorize_with_client_secrets_file(onboarding_env, monkeypatch, cap
 def test_client_secrets_file_must_be_a_desktop_client(tmp_path):
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"something": {}}))
-    with pytest.raises(Y.OAuthError, match="Desktop app"):
-        Y.OAuthClient.from_client_secrets(bad)
+    with pytest.raises(G.OAuthError, match="Desktop app"):
+        G.OAuthClient.from_client_secrets(bad)
 
 
 def test_access_token_command_prints_only_a_fresh_access_token(onboarding_env, capsys):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.registry import write_registry
+from ingestion.core.findings import Severity
 from ingestion.onboarding import doctor
-from ingestion.onboarding.findings import Severity
 from tests.conftest import SANDBOX_NOW
 
 PEERS = """peers:

@@ -12,8 +12,8 @@ from datetime import timedelta
 import duckdb
 import pandas as pd
 
-from ingestion import peers
-from ingestion.registry import load_registry
+from ingestion.core.registry import load_registry
+from ingestion.load import peers
 from sandbox.peers import peer_truth
 from tests.conftest import REPO, SANDBOX_NOW
 
@@ -109,7 +109,7 @@ def test_each_failure_is_one_finding_and_the_others_load(pipeline_env, sandbox, 
 
 def test_missing_page_public_metadata_feature_fails_facebook_peers_only(pipeline_env, sandbox, monkeypatch):
     monkeypatch.setenv("SOCIALPULSE_META_TOKEN", "sandbox-nopagefeature-token")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     settings = load_settings()
     _, result = _night(settings, sandbox, 0)

@@ -16,9 +16,14 @@ import duckdb
 import pytest
 
 from bench.registry import write_registry
-from ingestion import peers, pipeline, publish, report, transform
-from ingestion.registry import load_registry
+from ingestion.core.registry import load_registry
+from ingestion.load import peers
+from ingestion.pipeline import chain as pipeline
+from ingestion.publish import bi_copy as publish
+from ingestion.publish import report
+from ingestion.transform import runner as transform
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.peers import peer_truth, snapshot_day
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.youtube import round_subscribers
@@ -55,11 +60,8 @@ PEERS = """peers:
 @pytest.fixture
 def sandbox():
     """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    server = SandboxServer(SandboxConfig(accounts=FB, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)).start()
-    try:
+    with SandboxServer(SandboxConfig(accounts=FB, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def settings(pipeline_env, tmp_path, monkeypatch):
         fh.write(PEERS)
     monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
     monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")
-    from ingestion.settings import load_settings
+    from ingestion.core.settings import load_settings
 
     return load_settings()
 
@@ -177,4 +179,4 @@ def test_peer_marts_equal_the_truth_over_several_nights(settings, sandbox):
 
 
 def _pacific_day(timestamp: str) -> date:
-    return D.pacific_date(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S%z"))
+    return PT.pacific_date(datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S%z"))

@@ -8,6 +8,7 @@ from datetime import timedelta
 import requests
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.peers import channel_id_for, peer_truth
 from sandbox.youtube import round_subscribers
 from tests.conftest import SANDBOX_NOW, TEST_TOKEN
@@ -61,7 +62,7 @@ def test_truth_endpoint_matches_the_function(sandbox):
     rows = requests.get(f"{sandbox.base_url}/__truth/peers",
                         params={"refs": "instagram:abykommun,facebook:300000000000004"}, timeout=10).json()
     assert rows[0]["followers"] == peer_truth(42, "instagram", "abykommun", SANDBOX_NOW)["followers"]
-    assert rows[1]["snapshot_date"] == (D.pacific_date(SANDBOX_NOW) - timedelta(days=1)).isoformat()
+    assert rows[1]["snapshot_date"] == (PT.pacific_date(SANDBOX_NOW) - timedelta(days=1)).isoformat()
 
 
 def test_renamed_private_and_age_gated_usernames_are_not_found(sandbox):
@@ -96,6 +97,6 @@ def test_own_accounts_keep_their_paths(sandbox):
     own = requests.get(f"{sandbox.graph_url}/v25.0/{D.instagram_user_id(1)}",
                        params={"fields": "followers_count", "access_token": TEST_TOKEN}, timeout=10).json()
     assert own["followers_count"] == D.followers_at(42, "instagram", D.instagram_user_id(1),
-                                                    D.pacific_date(SANDBOX_NOW) - timedelta(days=1))
+                                                    PT.pacific_date(SANDBOX_NOW) - timedelta(days=1))
     handle = "@" + D.account_identity(42, 1)["username"]
     assert _channels(sandbox, forHandle=handle).json()["items"][0]["id"] == D.youtube_channel_id(1)

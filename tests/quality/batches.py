@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from ingestion import landing
-from ingestion.days import unix_pacific_midnight
-from ingestion.settings import Settings
+from ingestion.core.days import unix_pacific_midnight
+from ingestion.core.settings import Settings
+from ingestion.extract import landing
 
 REPO = Path(__file__).resolve().parents[2]
 FETCHED_AT = "2026-11-20T17:00:00+00:00"

@@ -38,8 +38,8 @@ def _load_gate(work: Path, lookback: int) -> dict:
             "SOCIALPULSE_YOUTUBE_ANALYTICS_URL": f"{sandbox.base_url}/youtubeanalytics/v2",
             "SOCIALPULSE_LOOKBACK_DAYS": str(lookback),
         })
-        from ingestion import pipeline
-        from ingestion.settings import load_settings
+        from ingestion.core.settings import load_settings
+        from ingestion.pipeline import chain as pipeline
 
         started = time.perf_counter()
         report = pipeline.run_ingest(load_settings(), AS_OF)
@@ -61,9 +61,9 @@ def _mart_gate(work: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from ingestion import mart_gate
-    from ingestion.settings import Settings
-    from ingestion.warehouse import connect
+    from ingestion.core.settings import Settings
+    from ingestion.gates import mart_gate
+    from ingestion.load.warehouse import connect
 
     settings = Settings(home=work / "marts")
     days = pd.date_range(AS_OF - timedelta(days=729), AS_OF, freq="D")

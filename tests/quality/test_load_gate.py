@@ -10,10 +10,11 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from ingestion import landing, quality
-from ingestion.load import load_id_for, load_run
-from ingestion.registry import load_registry
-from ingestion.settings import Settings
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract import landing
+from ingestion.gates import load_gate, quality
+from ingestion.load.loader import load_id_for, load_run
 from tests.quality.batches import (
     PAGES,
     REPO,
@@ -87,9 +88,9 @@ def test_clean_batch_passes_commits_and_records_its_validation(settings, registr
 
 def _null_key(monkeypatch, records, statuses):
     """A parser regression that drops the metric name of one account's rows."""
-    from ingestion import fetch
+    from ingestion.sources.by_platform import PLATFORM_MODULES
 
-    module = fetch.PLATFORM_MODULES["facebook"]
+    module = PLATFORM_MODULES["facebook"]
     original = module.parse
 
     def broken(record):
@@ -238,24 +239,24 @@ def test_youtube_percentages_and_their_sums_are_checked(settings, registry):
 
 def test_gate_batch_reports_a_percentage_above_100_and_a_missing_column():
     records, statuses = youtube_batch("run-1")
-    from ingestion.load import _observations_frame, parse_records
+    from ingestion.load.loader import observations_frame, parse_records
 
     observations, _, broken = parse_records("youtube", records)
     assert not broken
-    df = _observations_frame(observations)
+    df = observations_frame(observations)
     df.loc[df["metric_name"] == "viewerPercentage", "value"] = 101.0
     common = dict(platform="youtube", known_metrics={*df["metric_name"]}, first_day=UNTIL, last_day=UNTIL,
                   expected_accounts={s["account_id"] for s in statuses}, run_id="r", load_id="r/youtube",
                   docs_dir=None)
-    result = quality.gate_batch(df[df["source"] == "node"].copy(), None, **common)
+    result = load_gate.gate_batch(df[df["source"] == "node"].copy(), None, **common)
     assert result.success  # snapshots only, dated by observation, inside the window
 
-    result = quality.gate_batch(df, None, **common)
+    result = load_gate.gate_batch(df, None, **common)
     failed = {(f["suite"], f["expectation"]) for f in result.failures}
     assert ("raw_youtube.audience_shares", "expect_column_values_to_be_between") in failed
     assert ("raw_youtube.account_insights", "expect_column_values_to_be_between") in failed  # 17..18 < UNTIL
 
-    result = quality.gate_batch(df.drop(columns=["value"]), pd.DataFrame(), **common)
+    result = load_gate.gate_batch(df.drop(columns=["value"]), pd.DataFrame(), **common)
     schema = next(f for f in result.failures if f["suite"] == "raw_youtube.observations_schema")
     assert {r["column_name"] for r in schema["sample_rows"]} == {"value"}
     assert not result.raised  # a missing column is a data failure, not a broken gate

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from ingestion import mart_gate
-from ingestion.settings import Settings
-from ingestion.warehouse import connect
+from ingestion.core.settings import Settings
+from ingestion.gates import mart_gate
+from ingestion.load.warehouse import connect
 from tests.quality.batches import REPO, query
 
 AS_OF = date(2026, 11, 19)

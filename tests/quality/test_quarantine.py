@@ -6,11 +6,14 @@ import json
 
 import pytest
 
-from ingestion import cli, landing, load, quarantine
-from ingestion.load import load_id_for, load_run
-from ingestion.metrics import known_metrics
-from ingestion.registry import load_registry
-from ingestion.settings import Settings
+from ingestion import cli
+from ingestion.core.metrics import known_metrics
+from ingestion.core.registry import load_registry
+from ingestion.core.settings import Settings
+from ingestion.extract import landing
+from ingestion.gates import quarantine
+from ingestion.load import loader as load
+from ingestion.load.loader import load_id_for, load_run
 from tests.quality.batches import PAGES, REPO, facebook_batch, find, land, query, tree_bytes
 
 QID = landing.safe_name(load_id_for("run-1", "facebook"))

@@ -11,6 +11,7 @@ import requests
 
 from sandbox import content as C
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.truth import ground_truth
 from tests.sandbox.conftest import IG, NOW, PAGE, TOKEN, assert_graph_error, graph_getter, start
 
@@ -46,7 +47,7 @@ def test_published_posts_cursor_paging_newest_first_matches_truth(graph, http, s
     assert stamps[0] <= NOW.strftime("%Y-%m-%dT%H:%M:%S+0000")
     # Posts per Pacific day equal the ground truth's posts_published.
     per_day = Counter(
-        D.pacific_date(datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z")) for s in stamps
+        PT.pacific_date(datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z")) for s in stamps
     )
     truth = [t for t in ground_truth(server.config, since, date(2026, 11, 19)) if t["account_id"] == PAGE]
     assert {t["metric_date"]: t["posts_published"] for t in truth if t["posts_published"]} == {

@@ -21,16 +21,11 @@ import pytest
 import requests
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import TRUTH_COLUMNS, ground_truth
+from tests.sandbox.conftest import IG, NOW, PAGE, TODAY, TOKEN, YESTERDAY, N
 
-NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-TODAY = date(2026, 11, 20)
-YESTERDAY = TODAY - timedelta(days=1)
-N = 30
-TOKEN = "EAAtestTOKENxyz123secret"
-PAGE = D.facebook_page_id(1)
-IG = D.instagram_user_id(1)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -115,8 +110,8 @@ def test_page_insights_shape_and_end_time_switches_at_dst(get, config):
     paging = body["paging"]
     prev_q = parse_qs(urlsplit(paging["previous"]).query)
     next_q = parse_qs(urlsplit(paging["next"]).query)
-    until_ts = D.day_start_ts(date(2026, 11, 3))
-    since_ts = D.day_start_ts(date(2026, 10, 30))
+    until_ts = PT.day_start_ts(date(2026, 11, 3))
+    since_ts = PT.day_start_ts(date(2026, 10, 30))
     assert next_q["since"] == [str(until_ts)] and prev_q["until"] == [str(since_ts)]
     assert "access_token" not in next_q and "access_token" not in prev_q
 
@@ -136,8 +131,8 @@ def test_since_day_is_included_for_dates_and_unix_seconds(get, config):
     by_ts = get(
         f"{PAGE}/insights",
         metric="page_daily_follows_unique",
-        since=str(D.day_start_ts(date(2026, 10, 1))),
-        until=str(D.day_start_ts(date(2026, 10, 4))),
+        since=str(PT.day_start_ts(date(2026, 10, 1))),
+        until=str(PT.day_start_ts(date(2026, 10, 4))),
     )
     values = by_date.json()["data"][0]["values"]
     assert values[0]["end_time"] == "2026-10-02T07:00:00+0000"  # since day (Oct 1) is the first value
@@ -511,13 +506,13 @@ def test_pacific_calendar_matches_zoneinfo():
     d = D.EPOCH
     while d <= date(2030, 12, 31):
         expected = datetime(d.year, d.month, d.day, tzinfo=la).astimezone(UTC)
-        assert D.day_start_utc(d) == expected, d
+        assert PT.day_start_utc(d) == expected, d
         d += timedelta(days=1)
     for day in (date(2026, 3, 8), date(2026, 11, 1), date(2027, 3, 14), date(2027, 11, 7)):
         start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=12)
         for h in range(0, 48 * 4):
             moment = start + timedelta(minutes=15 * h)
-            assert D.pacific_date(moment) == moment.astimezone(la).date(), moment
+            assert PT.pacific_date(moment) == moment.astimezone(la).date(), moment
 
 
 def test_truth_endpoint_and_csv_export(server, http, config, tmp_path):

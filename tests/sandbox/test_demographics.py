@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from sandbox import audience as AUD
 from sandbox import data as D
 from sandbox.truth import demographics_truth, ground_truth
 from tests.sandbox.conftest import IG, PAGE, YESTERDAY, assert_graph_error
@@ -27,7 +28,7 @@ def test_follower_demographics_shape_and_consistency_with_truth(graph, server):
     assert (item["period"], item["id"]) == ("lifetime", f"{IG}/insights/follower_demographics/lifetime")
     keys, cells = results(body)
     assert keys == ["age", "gender"]
-    assert {a for a, _ in cells} <= set(D.AGE_GROUPS) and {g for _, g in cells} <= {"F", "M", "U"}
+    assert {a for a, _ in cells} <= set(AUD.AGE_GROUPS) and {g for _, g in cells} <= {"F", "M", "U"}
     followers = graph(IG, fields="followers_count").json()["followers_count"]
     assert 0.8 * followers < sum(cells.values()) < followers  # only people with demographic data
     # Each single breakdown sums to the same people and equals the truth export.
@@ -48,7 +49,7 @@ def test_follower_demographics_shape_and_consistency_with_truth(graph, server):
 
 def test_city_breakdown_is_top_45(graph):
     keys, cities = results(graph(f"{IG}/insights", metric="follower_demographics", breakdown="city", **DEMO).json())
-    assert keys == ["city"] and len(cities) == 45 < len(D._CITIES) + 1
+    assert keys == ["city"] and len(cities) == 45 < len(AUD.CITIES) + 1
     assert ("Sandviken, Gävleborg County",) in cities
     values = list(cities.values())
     assert values == sorted(values, reverse=True)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import requests
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.truth import ground_truth
 from tests.sandbox.conftest import IG, NOW, PAGE, graph_getter, start
 
@@ -39,7 +40,7 @@ def test_values_grow_with_the_clock_until_final():
             day = date(2026, 11, 19)
             seen = []
             for hours_after_day in (1, 12, 30, 47, 48, 72):
-                srv.set_now(D.day_start_utc(day + timedelta(days=1)) + timedelta(hours=hours_after_day))
+                srv.set_now(PT.day_start_utc(day + timedelta(days=1)) + timedelta(hours=hours_after_day))
                 body = graph(f"{PAGE}/insights", metric="page_total_media_view_unique", since="2026-11-19",
                              until="2026-11-20").json()
                 seen.append(body["data"][0]["values"][0]["value"])

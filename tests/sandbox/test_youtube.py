@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from sandbox import data as D
+from sandbox import pacific_time as PT
 from sandbox.truth import demographics_truth, ground_truth
 from sandbox.youtube import analytics_release_at, last_analytics_day, round_subscribers
 from tests.sandbox.conftest import YESTERDAY, start
@@ -117,7 +118,7 @@ def test_analytics_lag_varies_per_day_between_two_and_three_days():
     lags = set()
     for k in range(365):
         day = start_day + timedelta(days=k)
-        closed = D.day_start_utc(day + timedelta(days=1))
+        closed = PT.day_start_utc(day + timedelta(days=1))
         hours = (analytics_release_at(42, day) - closed) / timedelta(hours=1)
         assert 48 <= hours <= 72 and hours == int(hours)
         lags.add(int(hours))

@@ -25,7 +25,7 @@
 
     YouTube (issue 17) takes its own path: subscriberCount is the count when it was READ, rounded
     to three significant figures, and dated by the Pacific day that had just closed then
-    (ingestion.days.snapshot_date); Analytics reports flows 2-3 days late. So a snapshot only
+    (ingestion.core.days.snapshot_date); Analytics reports flows 2-3 days late. So a snapshot only
     anchors history once its own day's flows are known (lag-complete): then every day d the flows
     connect to it gets followers(d) = anchor + sum(net over (anchor, d]) (or minus the net over
     (d, anchor]). The anchor is the least rounded lag-complete snapshot, the earliest on a tie

@@ -1,7 +1,7 @@
 {#
-    One row per finding of the latest mart gate run (ingestion/mart_gate.py): the gate validates the
+    One row per finding of the latest mart gate run (ingestion/gates/mart_gate.py): the gate validates the
     marts after dbt, so it cannot be a dbt model itself; it rewrites its own table
-    quality.data_quality_findings (created with the raw DDL, ingestion/warehouse.py) and this view
+    quality.data_quality_findings (created with the raw DDL, ingestion/load/warehouse.py) and this view
     puts it in `marts`, current as soon as the gate has run, without another dbt run. Publish copies
     it into the BI file as a table like every other mart.
 

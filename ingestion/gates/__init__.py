@@ -1,0 +1,3 @@
+"""Quality gates: the GX engine and load-gate suites, the mart gate before publish, and the quarantine
+of failed batches.
+"""
