@@ -28,8 +28,13 @@ demo: $(STAMP) ## run the nightly pipeline through Airflow against the sandbox
 airflow-ui: $(STAMP) ## Airflow's UI over the demo's runs on http://127.0.0.1:$(or $(PORT),8080) (api-server only, no scheduler)
 	$(BIN)/python -m devtools.demo ui $(or $(PORT),8080)
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest
+# Two pytest workers (pytest-xdist): one run of the suite keeps ~0.8 of 2 cores busy (it waits on
+# browsers, the Airflow scheduler, pip), two fill them. A file is the unit (module fixtures once);
+# tests/conftest.py puts the slow tiers first. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
+test: $(STAMP) ## run the whole test suite (TEST_WORKERS=2 processes)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 report: $(STAMP) ## render the nightly HTML report from the published BI copy (REPORT_LANG=sv|en)
 	$(BIN)/python -m ingestion.publish.report --lang $(or $(REPORT_LANG),sv)

@@ -3,6 +3,7 @@ test module can import airflow: every test session gets its own Airflow home and
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -82,3 +83,54 @@ def sized_settings(tmp_path: Path, monkeypatch, sizes: dict[str, int], **env: st
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load_settings()
+
+
+# --- Running in parallel (`make test` runs `pytest -n 2 --dist loadfile`, pytest-xdist) -------------
+# A file is the unit of work: its module fixtures (the Celery stack, a built pipeline) are made once,
+# on one worker. The slow tiers go first, so the longest files start at once on both workers and the
+# many short files fill in behind them, instead of a 5-minute file starting last and running alone.
+SLOW_FIRST = ("scheduler", "e2e", "drills_long")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Order files by their slowest marker (scheduler, then e2e, then drills_long, then the rest),
+    keeping each file's tests together and in their own order. Deterministic: every xdist worker
+    must collect the same list."""
+    def rank(item) -> int:
+        names = {m.name for m in item.iter_markers()}
+        return next((i for i, name in enumerate(SLOW_FIRST) if name in names), len(SLOW_FIRST))
+
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    ordered = sorted(files.values(), key=lambda tests: min(rank(t) for t in tests))
+    items[:] = [item for tests in ordered for item in tests]
+
+
+# The fault matrix (tests/drills) is printed at the end of the run. Under xdist its rows are
+# collected in the worker processes: each worker hands its rows to the controller when it finishes.
+FAULT_MATRIX = pytest.StashKey[list]()
+
+
+def pytest_configure(config):
+    config.stash[FAULT_MATRIX] = []
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["fault_matrix"] = json.dumps(session.config.stash[FAULT_MATRIX], default=str)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    rows = getattr(node, "workeroutput", {}).get("fault_matrix")
+    if rows:
+        node.config.stash[FAULT_MATRIX].extend(json.loads(rows))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    rows = config.stash.get(FAULT_MATRIX, [])
+    if rows:
+        from tests.drills.harness import print_matrix
+
+        print_matrix(terminalreporter, rows)

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _SESSION_DIR
-from tests.drills.harness import format_table
+from tests.conftest import _SESSION_DIR, FAULT_MATRIX
 
 DRILL_DIR = _SESSION_DIR / "drills"
 DRILL_LOG = DRILL_DIR / "drills.log"
-_MATRIX_KEY = pytest.StashKey[list]()
-PROFILE_ORDER = ("none", "flaky", "latency", "5xx", "timeout", "reset", "429", "throttle", "app_limit", "user_limit",
-                 "page_limit", "custom_limit", "expired_token", "revoked_token", "truncated", "non_json", "empty",
-                 "schema_drift")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "drills_long: slow reliability drills (run in CI by `make test`)")
-    config.stash[_MATRIX_KEY] = []
 
 
 @pytest.fixture(scope="session")
@@ -58,22 +52,8 @@ def drill_log(drill_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def fault_matrix(request) -> list:
-    """Rows of the fault matrix (dicts), printed by `pytest_terminal_summary`."""
-    return request.config.stash[_MATRIX_KEY]
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    rows = config.stash.get(_MATRIX_KEY, [])
-    if not rows:
-        return
-    order = {p: i for i, p in enumerate(PROFILE_ORDER)}
-    rows = sorted(rows, key=lambda r: (order.get(r["profile"], 99), r["mode"] != "nightly"))
-    terminalreporter.section("fault matrix (issue 10)")
-    terminalreporter.write_line(
-        "faults hit facebook page 2, instagram account 3, youtube channel 1 of a 6/6/2 registry; "
-        "'lost' = truth values missing or wrong after the clean re-run; 'dups' = duplicate/orphan rows")
-    for line in format_table(rows).splitlines():
-        terminalreporter.write_line(line)
+    """Rows of the fault matrix (dicts), printed at the end of the run (tests/conftest.py)."""
+    return request.config.stash[FAULT_MATRIX]
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,7 @@ import shutil
 
 import pytest
 
-from tests.drills.conftest import PROFILE_ORDER
-from tests.drills.harness import FAULTED, run_cell
+from tests.drills.harness import FAULTED, PROFILE_ORDER, run_cell
 
 # What a profile that hits an account on every request may leave failed after the faulted run
 # (transient profiles must all complete within the retry budget: K=2 consecutive faults < 4 retries).
