@@ -9,14 +9,13 @@ never a pass/fail test.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import figure, peak_rss_mib, write_results
+from bench.common import figure, parse_options, peak_rss_mib, write_results
 from bench.registry import write_registry
 
 AS_OF = date(2026, 11, 19)
@@ -60,13 +59,7 @@ def _phase(settings, plans, run_id, as_of):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write bench/results/ingest.json."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--facebook", type=int, default=80)
-    parser.add_argument("--instagram", type=int, default=80)
-    parser.add_argument("--youtube", type=int, default=10)
-    parser.add_argument("--skip-backfill", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_options(__doc__, argv, latency_ms=50.0, facebook=80, instagram=80, youtube=10, skip_backfill=False)
 
     from datetime import UTC, datetime
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -13,6 +14,25 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_options(doc: str, argv: list[str] | None = None, **defaults: Any) -> argparse.Namespace:
+    """A benchmark script's command line, from its options' defaults (first docstring line as description).
+
+    `latency_ms=50.0` becomes `--latency-ms` (a float, default 50.0), `seed=42` an int option, and
+    `skip_backfill=False` a flag. Why: the scripts spelled out the same parser option by option; an
+    option that needs help text or choices keeps its own `argparse` code.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in defaults.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            if default:
+                raise ValueError(f"{flag}: a flag is off unless given, so its default is False")
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    return parser.parse_args(argv)
 
 
 def machine() -> dict[str, Any]:

@@ -76,6 +76,29 @@ def pipeline_env(home: Path, registry: Path, url: str, **extra: str) -> dict[str
     }
 
 
+def run_reporting(cmd: list[str], logfile: Path, marker: str, what: str, *, tail_lines: int,
+                  cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
+    """Run a measured child process; returns the JSON of its last `<marker> {...}` stdout line and its wall seconds.
+
+    The child's stderr goes to `logfile`. Why one home: a phase and a dlt peer run are read the same
+    way, and a failure (non-zero exit, or no result line) must show the log's tail and the stdout's
+    end, not just an exit code.
+    """
+    started = time.perf_counter()
+    with logfile.open("w", encoding="utf-8") as fh:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True)
+    elapsed = time.perf_counter() - started
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(marker + " "):
+            result = json.loads(line.removeprefix(marker + " "))
+    if proc.returncode != 0 or result is None:
+        tail = logfile.read_text(encoding="utf-8", errors="replace").splitlines()[-tail_lines:]
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}); log {logfile}:\n" + "\n".join(tail)
+                           + "\n" + proc.stdout[-3000:])
+    return result, elapsed
+
+
 def run_phase(phase: str, env: dict[str, str], work: Path, run_id: str, as_of: date,
               since: date | None = None, sandbox_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one bench.phases process; returns its JSON result plus the load average around it (and
@@ -85,19 +108,8 @@ def run_phase(phase: str, env: dict[str, str], work: Path, run_id: str, as_of: d
         cmd += ["--since", since.isoformat()]
     before = loadavg()
     server_cpu = sandbox_info["cpu_s"]() if sandbox_info else None
-    started = time.perf_counter()
-    logfile = work / f"{run_id}-{phase}.log"
-    with logfile.open("w", encoding="utf-8") as fh:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=fh, text=True)
-    elapsed = time.perf_counter() - started
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH-RESULT "):
-            result = json.loads(line.removeprefix("BENCH-RESULT "))
-    if proc.returncode != 0 or result is None:
-        tail = logfile.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
-        raise RuntimeError(f"phase {phase} failed (exit {proc.returncode}); log {logfile}:\n" + "\n".join(tail)
-                           + "\n" + proc.stdout[-3000:])
+    result, elapsed = run_reporting(cmd, work / f"{run_id}-{phase}.log", "BENCH-RESULT", f"phase {phase}",
+                                    tail_lines=30, cwd=REPO, env=env)
     result["spawn_s"] = round(elapsed, 3)
     if server_cpu is not None:
         result["sandbox_cpu_s"] = round(sandbox_info["cpu_s"]() - server_cpu, 2)  # type: ignore[index]

@@ -20,7 +20,6 @@ per hour) unless a budget is configured. The standard backfill/nightly figures u
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness as H
-from bench.common import figure, write_results
+from bench.common import figure, parse_options, write_results
 from bench.registry import write_registry
 
 # The hot account's calls before the measured fetch: 90 % of the sandbox's nominal 200 per hour.
@@ -144,12 +143,7 @@ def run(work: Path, latency_ms: float = 50.0, accounts: int = 5, days: int = 90,
 def main(argv: list[str] | None = None) -> int:
     import tempfile
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=5)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--hot-days", type=int, default=30)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    args = parser.parse_args(argv)
+    args = parse_options(__doc__, argv, accounts=5, days=90, hot_days=30, latency_ms=50.0)
     import shutil
 
     work = Path(tempfile.mkdtemp(prefix="bench-pacing-"))

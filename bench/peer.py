@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import REPO, TOKEN, loadavg, log
+from bench.harness import REPO, TOKEN, loadavg, log, run_reporting
 
 DLT_REQUIREMENT = "dlt[duckdb]==1.31.0"
 VENV = REPO / "bench" / ".venv-dlt"
@@ -122,19 +122,9 @@ def run_peer(spec: dict[str, Any], work: Path, run_name: str) -> dict[str, Any]:
     spec_path = work / f"peer-spec-{run_name}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     before = loadavg()
-    started = time.perf_counter()
-    logfile = work / f"peer-{run_name}.log"
-    with logfile.open("w", encoding="utf-8") as fh:
-        proc = subprocess.run([str(VENV_PYTHON), str(REPO / "bench" / "peer_dlt.py"), str(spec_path),
-                               str(work / "dlt"), run_name], stdout=subprocess.PIPE, stderr=fh, text=True)
-    elapsed = time.perf_counter() - started
-    result = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("PEER-RESULT "):
-            result = json.loads(line.removeprefix("PEER-RESULT "))
-    if proc.returncode != 0 or result is None:
-        tail = logfile.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
-        raise RuntimeError(f"dlt peer run failed (exit {proc.returncode}), log {logfile}:\n" + "\n".join(tail))
+    result, elapsed = run_reporting([str(VENV_PYTHON), str(REPO / "bench" / "peer_dlt.py"), str(spec_path),
+                                     str(work / "dlt"), run_name], work / f"peer-{run_name}.log", "PEER-RESULT",
+                                    "dlt peer run", tail_lines=40)
     result.update(process_s=round(elapsed, 3), load_avg_before=before, load_avg_after=loadavg())
     log(f"dlt {run_name}: {result['wall_s']:.1f} s, {result['http_requests']} HTTP requests, {result['rows']} rows")
     return result

@@ -8,11 +8,11 @@ sandbox data line up with the registry's departments.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import TextIO
 
+from bench.common import parse_options
 from sandbox.data import account_directory, youtube_channel_id
 from sandbox.server import SandboxConfig
 
@@ -67,12 +67,7 @@ def registry_file(work: Path, sizes: dict[str, int], name: str = "accounts.yml")
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print a registry to stdout."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facebook", type=int, default=80)
-    parser.add_argument("--instagram", type=int, default=80)
-    parser.add_argument("--youtube", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    args = parse_options(__doc__, argv, facebook=80, instagram=80, youtube=10, seed=42)
     write_registry(sys.stdout, args.facebook, args.instagram, args.youtube, args.seed)
     return 0
 

@@ -18,11 +18,12 @@ hour: percentages rise quickly and the fetch engine slows itself down, see bench
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import sys
 from datetime import UTC, datetime
+
+from bench.common import parse_options
 
 NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 HEADROOM_CALLS_PER_HOUR = 10**9
@@ -37,13 +38,7 @@ def _status_mib(field: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=80)
-    parser.add_argument("--youtube-channels", type=int, default=10)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--headroom", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_options(__doc__, argv, accounts=80, youtube_channels=10, latency_ms=50.0, seed=42, headroom=False)
 
     from sandbox.server import SandboxConfig, SandboxServer
 

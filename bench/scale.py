@@ -20,7 +20,6 @@ demo's 1,100 calls per account) does not fit any reasonable budget here:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -32,7 +31,7 @@ from typing import Any
 
 from bench import bench_dbt
 from bench import harness as H
-from bench.common import RESULTS, figure, write_results
+from bench.common import RESULTS, figure, parse_options, write_results
 
 SCALE = {"facebook": 2353, "instagram": 2353, "youtube": 294}
 ACCOUNTS = sum(SCALE.values())
@@ -205,11 +204,5 @@ def _la(r: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--skip-dbt", action="store_true")
-    parser.add_argument("--threads", type=int, default=4)
-    a = parser.parse_args()
+    a = parse_options(__doc__, latency_ms=50.0, keep=False, skip_http=False, skip_dbt=False, threads=4)
     raise SystemExit(main(a.latency_ms, a.keep, a.skip_http, a.skip_dbt, a.threads))
