@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -56,6 +57,24 @@ def _missing(m: Missing, t: dict[str, str]) -> str:
     return f'<p class="missing" data-missing="{_e(m.mart)}">{_e(text)}</p>'
 
 
+def _empty(t: dict[str, str]) -> str:
+    return f'<p class="missing">{_e(t["no_rows"])}</p>'
+
+
+def _no_rows(rows: list[dict] | Missing, t: dict[str, str]) -> str | None:
+    """What a section shows instead of its rows: the missing-mart note, the empty note, or None (draw them).
+
+    Why one home: every section without rows must say *why* in the same words and markup.
+    """
+    if isinstance(rows, Missing):
+        return _missing(rows, t)
+    return None if rows else _empty(t)
+
+
+def _table(head: str, body: str) -> str:
+    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+
+
 def _figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption>{_e(caption)}</figcaption></figure>'
 
@@ -98,43 +117,47 @@ def _platform(p: str, t: dict[str, str]) -> str:
     return t.get(f"platform_{p}", p)
 
 
-def _growth(data: ReportData, t: dict[str, str], lang: str) -> str:
-    out = []
-    rows = data.followers_by_platform
+def _part(rows: list[dict] | Missing, t: dict[str, str], draw: Callable[[list[dict]], str]) -> str:
+    """One chart of a section with several: the missing-mart note, nothing without rows, or `draw(rows)`."""
     if isinstance(rows, Missing):
-        out.append(_missing(rows, t))
-    elif rows:
-        series: dict[str, tuple[list, list]] = {}
-        colours = {}
-        for r in rows:
-            label = _platform(r["platform"], t)
-            colours[label] = charts.PLATFORM_COLOURS.get(r["platform"], charts.PALETTE[0])
-            xs, ys = series.setdefault(label, ([], []))
-            xs.append(r["metric_date"])
-            ys.append(r["followers"])
-        svg = charts.line_chart("followers_by_platform", t["followers_by_platform"], series, lang, colours)
-        out.append(_figure(svg, t["day_note"]))
-    weeks = data.net_by_platform_week
-    if isinstance(weeks, Missing):
-        out.append(_missing(weeks, t))
-    elif weeks:
-        week_starts = sorted({r["week_start"] for r in weeks})
-        platforms = sorted({r["platform"] for r in weeks})
-        lookup = {(r["week_start"], r["platform"]): r["net_followers"] for r in weeks}
-        groups = {_platform(p, t): [lookup.get((w, p)) for w in week_starts] for p in platforms}
-        colours = {_platform(p, t): charts.PLATFORM_COLOURS.get(p, charts.PALETTE[0]) for p in platforms}
-        cats = [f"v{w.isocalendar()[1]}" if lang == "sv" else f"W{w.isocalendar()[1]}" for w in week_starts]
-        svg = charts.grouped_bars("net_by_platform_week", t["net_by_platform_week"], cats, groups, lang, colours)
-        out.append(_figure(svg, t["net_by_platform_week"]))
-    return "".join(out) or f'<p class="missing">{_e(t["no_rows"])}</p>'
+        return _missing(rows, t)
+    return draw(rows) if rows else ""
+
+
+def _followers_chart(rows: list[dict], t: dict[str, str], lang: str) -> str:
+    series: dict[str, tuple[list, list]] = {}
+    colours = {}
+    for r in rows:
+        label = _platform(r["platform"], t)
+        colours[label] = charts.PLATFORM_COLOURS.get(r["platform"], charts.PALETTE[0])
+        xs, ys = series.setdefault(label, ([], []))
+        xs.append(r["metric_date"])
+        ys.append(r["followers"])
+    svg = charts.line_chart("followers_by_platform", t["followers_by_platform"], series, lang, colours)
+    return _figure(svg, t["day_note"])
+
+
+def _weekly_net_chart(weeks: list[dict], t: dict[str, str], lang: str) -> str:
+    week_starts = sorted({r["week_start"] for r in weeks})
+    platforms = sorted({r["platform"] for r in weeks})
+    lookup = {(r["week_start"], r["platform"]): r["net_followers"] for r in weeks}
+    groups = {_platform(p, t): [lookup.get((w, p)) for w in week_starts] for p in platforms}
+    colours = {_platform(p, t): charts.PLATFORM_COLOURS.get(p, charts.PALETTE[0]) for p in platforms}
+    cats = [f"v{w.isocalendar()[1]}" if lang == "sv" else f"W{w.isocalendar()[1]}" for w in week_starts]
+    svg = charts.grouped_bars("net_by_platform_week", t["net_by_platform_week"], cats, groups, lang, colours)
+    return _figure(svg, t["net_by_platform_week"])
+
+
+def _growth(data: ReportData, t: dict[str, str], lang: str) -> str:
+    out = [_part(data.followers_by_platform, t, lambda rows: _followers_chart(rows, t, lang)),
+           _part(data.net_by_platform_week, t, lambda weeks: _weekly_net_chart(weeks, t, lang))]
+    return "".join(out) or _empty(t)
 
 
 def _departments(data: ReportData, t: dict[str, str], lang: str) -> str:
     rows = data.departments
-    if isinstance(rows, Missing):
-        return _missing(rows, t)
-    if not rows:
-        return f'<p class="missing">{_e(t["no_rows"])}</p>'
+    if (note := _no_rows(rows, t)) is not None:
+        return note
     svg = charts.horizontal_bars("net_by_department", t["net_by_department"], [r["department"] for r in rows],
                                  [r["net_28d"] for r in rows], lang)
     body = "".join(
@@ -150,48 +173,45 @@ def _departments(data: ReportData, t: dict[str, str], lang: str) -> str:
     head = (f'<tr><th>{_e(t["department"])}</th><th class="num">{_e(t["accounts"])}</th>'
             f'<th class="num">{_e(t["followers"])}</th><th class="num">{_e(t["net_28d"])}</th>'
             f'<th class="num">{_e(t["views"])} 28 d</th><th class="num">{_e(t["engagement_rate"])}</th></tr>')
-    return _figure(svg, t["net_by_department"]) + f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    return _figure(svg, t["net_by_department"]) + _table(head, body)
+
+
+def _trend_chart(rows: list[dict], t: dict[str, str], lang: str) -> str:
+    xs = [r["metric_date"] for r in rows]
+    series = {t["views"]: (xs, [r["views_7d_avg"] for r in rows]),
+              t["engagements"]: (xs, [r["engagements_7d_avg"] for r in rows])}
+    return _figure(charts.small_multiples("trend_daily", t["trend_chart"], series, lang), t["day_note"])
+
+
+def _comparisons(comp: list[dict] | Missing, t: dict[str, str], lang: str) -> str:
+    if isinstance(comp, Missing):
+        return _missing(comp, t)
+    head = f'<tr><th>{_e(t["metric"])}</th>' + "".join(
+        f'<th class="num">{_e(t[k])}</th>' for k in ("wow", "mom", "yoy")) + "</tr>"
+    body = ""
+    for r in comp:
+        cells = ""
+        for k in ("wow", "mom", "yoy"):
+            c = r[k]
+            neg = c["change"] is not None and c["change"] < 0
+            cells += (f'<td class="num{" neg" if neg else ""}" data-period="{k}" '
+                      f'data-current="{_e(_value(c["current"]))}" data-previous="{_e(_value(c["previous"]))}">'
+                      f'{fmt_pct(c["change"], lang, 1, signed=True)}<br><span class="est">'
+                      f'{fmt_int(c["current"], lang)} / {fmt_int(c["previous"], lang)}</span></td>')
+        label = {"views": t["views"], "engagements": t["engagements"], "net_followers": t["net_followers"]}
+        body += f'<tr data-metric="{r["metric"]}"><td>{_e(label[r["metric"]])}</td>{cells}</tr>'
+    return _table(head, body) + f'<p class="note">{_e(t["current"])} / {_e(t["previous"])}</p>'
 
 
 def _trends(data: ReportData, t: dict[str, str], lang: str) -> str:
-    out = []
-    rows = data.trend_daily
-    if isinstance(rows, Missing):
-        out.append(_missing(rows, t))
-    elif rows:
-        xs = [r["metric_date"] for r in rows]
-        series = {t["views"]: (xs, [r["views_7d_avg"] for r in rows]),
-                  t["engagements"]: (xs, [r["engagements_7d_avg"] for r in rows])}
-        out.append(_figure(charts.small_multiples("trend_daily", t["trend_chart"], series, lang), t["day_note"]))
-    comp = data.comparisons
-    if isinstance(comp, Missing):
-        out.append(_missing(comp, t))
-    else:
-        head = f'<tr><th>{_e(t["metric"])}</th>' + "".join(
-            f'<th class="num">{_e(t[k])}</th>' for k in ("wow", "mom", "yoy")) + "</tr>"
-        body = ""
-        for r in comp:
-            cells = ""
-            for k in ("wow", "mom", "yoy"):
-                c = r[k]
-                neg = c["change"] is not None and c["change"] < 0
-                cells += (f'<td class="num{" neg" if neg else ""}" data-period="{k}" '
-                          f'data-current="{_e(_value(c["current"]))}" data-previous="{_e(_value(c["previous"]))}">'
-                          f'{fmt_pct(c["change"], lang, 1, signed=True)}<br><span class="est">'
-                          f'{fmt_int(c["current"], lang)} / {fmt_int(c["previous"], lang)}</span></td>')
-            label = {"views": t["views"], "engagements": t["engagements"], "net_followers": t["net_followers"]}
-            body += f'<tr data-metric="{r["metric"]}"><td>{_e(label[r["metric"]])}</td>{cells}</tr>'
-        out.append(f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
-                   f'<p class="note">{_e(t["current"])} / {_e(t["previous"])}</p>')
-    return "".join(out)
+    chart = _part(data.trend_daily, t, lambda rows: _trend_chart(rows, t, lang))
+    return chart + _comparisons(data.comparisons, t, lang)
 
 
 def _audience(data: ReportData, t: dict[str, str], lang: str) -> str:
     rows = data.audience
-    if isinstance(rows, Missing):
-        return _missing(rows, t)
-    if not rows:
-        return f'<p class="missing">{_e(t["no_rows"])}</p>'
+    if (note := _no_rows(rows, t)) is not None:
+        return note
     groups = {t["audience_share"]: [r["audience_share"] for r in rows],
               t["population_share"]: [r["population_share"] for r in rows]}
     svg = charts.grouped_bars("audience_by_age", t["audience_chart"], [str(r["age_group"]) for r in rows], groups,
@@ -200,10 +220,8 @@ def _audience(data: ReportData, t: dict[str, str], lang: str) -> str:
 
 
 def _accounts_table(rows: list[dict] | Missing, t: dict[str, str], lang: str) -> str:
-    if isinstance(rows, Missing):
-        return _missing(rows, t)
-    if not rows:
-        return f'<p class="missing">{_e(t["no_rows"])}</p>'
+    if (note := _no_rows(rows, t)) is not None:
+        return note
     head = (f'<tr><th>{_e(t["account"])}</th><th>{_e(t["platform"])}</th><th class="num">{_e(t["followers"])}</th>'
             f'<th class="num">{_e(t["growth_28d"])}</th><th class="num">{_e(t["engagement_rate"])}</th></tr>')
     body = "".join(
@@ -216,15 +234,13 @@ def _accounts_table(rows: list[dict] | Missing, t: dict[str, str], lang: str) ->
         f'<td class="num">{fmt_pct(r["engagement_rate"], lang, 2)}</td></tr>'
         for r in rows
     )
-    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    return _table(head, body)
 
 
 def _posts(data: ReportData, t: dict[str, str], lang: str) -> str:
     rows = data.top_posts
-    if isinstance(rows, Missing):
-        return _missing(rows, t)
-    if not rows:
-        return f'<p class="missing">{_e(t["no_rows"])}</p>'
+    if (note := _no_rows(rows, t)) is not None:
+        return note
     body = ""
     for r in rows:
         caption = (r.get("caption") or r["object_id"])[:90]
@@ -236,7 +252,7 @@ def _posts(data: ReportData, t: dict[str, str], lang: str) -> str:
                  f'<td class="num">{fmt_int(r["engagements"], lang)}</td></tr>')
     head = (f'<tr><th>{_e(t["post"])}</th><th class="num">{_e(t["views"])}</th>'
             f'<th class="num">{_e(t["engagements"])}</th></tr>')
-    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    return _table(head, body)
 
 
 def _attention(data: ReportData, t: dict[str, str], lang: str) -> str:
@@ -269,7 +285,7 @@ def _attention(data: ReportData, t: dict[str, str], lang: str) -> str:
         body += (f'<tr data-attention-hidden="{kind}" data-count="{n}"><td colspan="3" class="est">'
                  f'<span class="tag {kind}">{_e(kind)}</span> {_e(t["more"].format(n=n))}</td></tr>')
     head = f'<tr><th>{_e(t["account"])}</th><th>{_e(t["platform"])}</th><th>{_e(t["reason"])}</th></tr>'
-    return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+    return _table(head, body)
 
 
 def render_html(data: ReportData, lang: str) -> str:
