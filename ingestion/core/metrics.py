@@ -36,6 +36,12 @@ class Metric:
 
 _D = date.fromisoformat
 
+
+def _plain(platform: str, endpoint: str, period: str, metric_type: str, *names: str) -> tuple[Metric, ...]:
+    """Metrics of one endpoint with nothing but a name: no dates, successor or note (in registry order)."""
+    return tuple(Metric(platform, name, endpoint, period, metric_type) for name in names)
+
+
 METRICS: tuple[Metric, ...] = (
     # Facebook Page daily insights (valid late 2026).
     Metric("facebook", "page_follows", "account_insights", "day", "time_series",
@@ -56,8 +62,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("facebook", "page_impressions_unique", "account_insights", "day", "time_series",
            retired_on=_D("2026-06-15"), successor="page_total_media_view_unique"),
     # Facebook Page lifetime breakdowns (followers by city/country).
-    Metric("facebook", "page_follows_city", "demographics", "lifetime", "time_series"),
-    Metric("facebook", "page_follows_country", "demographics", "lifetime", "time_series"),
+    *_plain("facebook", "demographics", "lifetime", "time_series", "page_follows_city", "page_follows_country"),
     # Facebook post lifetime insights.
     Metric("facebook", "post_media_view", "post_insights", "lifetime", "time_series", meaning="views"),
     Metric("facebook", "post_total_media_view_unique", "post_insights", "lifetime", "time_series",
@@ -73,39 +78,23 @@ METRICS: tuple[Metric, ...] = (
            meaning="FOLLOWER = gained, NON_FOLLOWER = lost"),
     Metric("instagram", "views", "account_insights", "day", "total_value", _D("2024-08-01"), meaning="views"),
     Metric("instagram", "total_interactions", "account_insights", "day", "total_value", meaning="engagements"),
-    Metric("instagram", "accounts_engaged", "account_insights", "day", "total_value"),
-    Metric("instagram", "likes", "account_insights", "day", "total_value"),
-    Metric("instagram", "comments", "account_insights", "day", "total_value"),
-    Metric("instagram", "shares", "account_insights", "day", "total_value"),
-    Metric("instagram", "saves", "account_insights", "day", "total_value"),
+    *_plain("instagram", "account_insights", "day", "total_value",
+            "accounts_engaged", "likes", "comments", "shares", "saves"),
     Metric("instagram", "impressions", "account_insights", "day", "time_series", retired_on=_D("2025-04-21"),
            successor="views"),
-    Metric("instagram", "follower_demographics", "demographics", "lifetime", "total_value"),
-    Metric("instagram", "engaged_audience_demographics", "demographics", "lifetime", "total_value"),
+    *_plain("instagram", "demographics", "lifetime", "total_value",
+            "follower_demographics", "engaged_audience_demographics"),
     # Instagram media lifetime insights (FEED/REELS share this set; STORY differs).
-    Metric("instagram", "reach", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "views", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "likes", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "comments", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "shares", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "saved", "media_insights", "lifetime", "time_series"),
-    Metric("instagram", "total_interactions", "media_insights", "lifetime", "time_series"),
+    *_plain("instagram", "media_insights", "lifetime", "time_series",
+            "reach", "views", "likes", "comments", "shares", "saved", "total_interactions"),
     # YouTube Analytics (core metrics, covered by YouTube's deprecation policy).
-    Metric("youtube", "views", "analytics", "day", "time_series"),
-    Metric("youtube", "estimatedMinutesWatched", "analytics", "day", "time_series"),
-    Metric("youtube", "likes", "analytics", "day", "time_series"),
-    Metric("youtube", "comments", "analytics", "day", "time_series"),
-    Metric("youtube", "shares", "analytics", "day", "time_series"),
-    Metric("youtube", "subscribersGained", "analytics", "day", "time_series"),
-    Metric("youtube", "subscribersLost", "analytics", "day", "time_series"),
+    *_plain("youtube", "analytics", "day", "time_series",
+            "views", "estimatedMinutesWatched", "likes", "comments", "shares", "subscribersGained", "subscribersLost"),
     Metric("youtube", "viewerPercentage", "demographics", "days_28", "time_series"),
     # Snapchat Public Profile daily stats (field names ASSUMED until API access is granted).
     Metric("snapchat", "subscriber_count", "stats", "day", "time_series", meaning="subscribers (stock)"),
-    Metric("snapchat", "subscribers_gained", "stats", "day", "time_series"),
-    Metric("snapchat", "subscribers_lost", "stats", "day", "time_series"),
-    Metric("snapchat", "views", "stats", "day", "time_series"),
-    Metric("snapchat", "unique_viewers", "stats", "day", "time_series"),
-    Metric("snapchat", "shares", "stats", "day", "time_series"),
+    *_plain("snapchat", "stats", "day", "time_series",
+            "subscribers_gained", "subscribers_lost", "views", "unique_viewers", "shares"),
 )
 
 # Node (snapshot) fields per platform: not insights metrics, but known names for the load gate.

@@ -45,7 +45,7 @@ from ingestion.core.platforms import FRESHNESS_LAG_DAYS
 from ingestion.core.settings import Settings
 from ingestion.extract.landing import safe_name
 from ingestion.gates.mart_diagnosis import FINDINGS_TABLE, FRESHNESS_PLATFORMS, HARD_SUITES, diagnose
-from ingestion.gates.quality import SuiteRun, Validator, docs_root, record_validation, write_index
+from ingestion.gates.quality import GxOutcome, SuiteRun, Validator, docs_root, record_validation, write_index
 from ingestion.load.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
@@ -107,21 +107,14 @@ class MartGateConfig:
 
 
 @dataclass
-class MartGateResult:
+class MartGateResult(GxOutcome):
     """Outcome of one mart gate run (JSON-able through `to_dict`)."""
 
     run_id: str
     success: bool
     rows: int
-    suites: list[SuiteRun] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    raised: list[dict[str, Any]] = field(default_factory=list)
     findings: dict[str, int] = field(default_factory=dict)  # "check_name/severity" -> rows
     stale_accounts: list[dict[str, Any]] = field(default_factory=list)
-    gx_seconds: float = 0.0
-    gx_import_seconds: float = 0.0
-    docs_path: str | None = None
-    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_id: str | None = None  # raw.validation_runs.load_id is NULL for the mart gate
 
     @property
@@ -136,8 +129,7 @@ class MartGateResult:
             "suites": [s.to_dict() for s in self.suites],
             "failures": [{k: v for k, v in f.items() if k != "unexpected_index"} for f in self.failures],
             "raised": self.raised, "findings": self.findings, "stale_accounts": self.stale_accounts,
-            "gx_seconds": round(self.gx_seconds, 3), "gx_import_seconds": round(self.gx_import_seconds, 3),
-            "docs_path": self.docs_path, "validated_at": self.validated_at.isoformat(),
+            **self.timing_dict(),
         }
 
 

@@ -97,15 +97,10 @@ class SuiteRun:
         return dict(self.__dict__)
 
 
-@dataclass
-class GateResult:
-    """Outcome of the load gate on one platform batch (JSON-able through `to_dict`)."""
+@dataclass(kw_only=True)
+class GxOutcome:
+    """What a gate run (load gate or mart gate) records of its GX validations, whatever it checked."""
 
-    run_id: str
-    load_id: str | None
-    platform: str
-    success: bool
-    rows: int
     suites: list[SuiteRun] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     raised: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +108,22 @@ class GateResult:
     gx_import_seconds: float = 0.0
     docs_path: str | None = None
     validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def timing_dict(self) -> dict[str, Any]:
+        """The GX seconds, data docs and validation time: the last keys of a gate result's `to_dict`."""
+        return {"gx_seconds": round(self.gx_seconds, 3), "gx_import_seconds": round(self.gx_import_seconds, 3),
+                "docs_path": self.docs_path, "validated_at": self.validated_at.isoformat()}
+
+
+@dataclass
+class GateResult(GxOutcome):
+    """Outcome of the load gate on one platform batch (JSON-able through `to_dict`)."""
+
+    run_id: str
+    load_id: str | None
+    platform: str
+    success: bool
+    rows: int
     summary_suite: str = ""
 
     @property
@@ -125,9 +136,7 @@ class GateResult:
         return {
             "run_id": self.run_id, "load_id": self.load_id, "platform": self.platform, "success": self.success,
             "rows": self.rows, "failed_accounts": self.failed_accounts, "failures": self.failures,
-            "raised": self.raised, "suites": [s.to_dict() for s in self.suites],
-            "gx_seconds": round(self.gx_seconds, 3), "gx_import_seconds": round(self.gx_import_seconds, 3),
-            "docs_path": self.docs_path, "validated_at": self.validated_at.isoformat(),
+            "raised": self.raised, "suites": [s.to_dict() for s in self.suites], **self.timing_dict(),
         }
 
     def describe(self) -> str:
