@@ -111,12 +111,7 @@ _MONTHS = D._LRU(MONTH_CACHE_MAX)
 
 
 def content_profile(seed: int, platform: str, account_id: str) -> dict[str, float]:
-    key = (seed, platform, account_id)
-    prof = _PROFILES.get(key)
-    if prof is None:
-        prof = _content_profile(seed, platform, account_id)
-        _PROFILES.put(key, prof)
-    return prof
+    return _PROFILES.get_or_make((seed, platform, account_id), lambda: _content_profile(seed, platform, account_id))
 
 
 def month_counts(seed: int, platform: str, account_id: str, year: int, month: int) -> tuple[np.ndarray, np.ndarray]:
@@ -248,12 +243,8 @@ def _make_item(
 
 def month_items(seed: int, platform: str, account_id: str, year: int, month: int) -> tuple[Item, ...]:
     """All items of one Stockholm month (every kind), ordered by time. Cached, bounded."""
-    key = (seed, platform, account_id, year, month)
-    items = _MONTHS.get(key)
-    if items is None:
-        items = _generate_month(seed, platform, account_id, year, month)
-        _MONTHS.put(key, items)
-    return items
+    return _MONTHS.get_or_make((seed, platform, account_id, year, month),
+                               lambda: _generate_month(seed, platform, account_id, year, month))
 
 
 def _prev_month(y: int, m: int) -> tuple[int, int]:

@@ -43,6 +43,7 @@ import threading
 import unicodedata
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -466,6 +467,14 @@ class _LRU:
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
+    def get_or_make(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """The cached value for `key`, else `make()` (outside the lock), cached and returned."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
@@ -482,22 +491,15 @@ def cache_size() -> int:
 
 def cached_profile(seed: int, platform: str, account_id: str) -> dict:
     """``account_profile`` through a bounded LRU (it is needed for every block and node read)."""
-    key = (seed, platform, account_id)
-    prof = _PROFILES.get(key)
-    if prof is None:
-        prof = account_profile(seed, platform, account_id)
-        _PROFILES.put(key, prof)
-    return prof
+    return _PROFILES.get_or_make((seed, platform, account_id), lambda: account_profile(seed, platform, account_id))
 
 
 def _block(seed: int, platform: str, account_id: str, year: int, month: int) -> dict:
-    key = (seed, platform, account_id, year, month)
-    block = _BLOCKS.get(key)
-    if block is None:
+    def make() -> dict:
         prof = cached_profile(seed, platform, account_id)
-        block = _generate_block(seed, platform, account_int(account_id), year, month, prof)
-        _BLOCKS.put(key, block)
-    return block
+        return _generate_block(seed, platform, account_int(account_id), year, month, prof)
+
+    return _BLOCKS.get_or_make((seed, platform, account_id, year, month), make)
 
 
 def daily_series(seed: int, platform: str, account_id: str, start: date, end: date) -> dict[str, np.ndarray]:

@@ -99,12 +99,7 @@ class GraphNodes:
             # Equals the number of items /media lists (FEED + REELS published so far).
             "media_count": lambda: C.count_posts(seed, "instagram", ig_id, int(self.now_ts())),
         }
-        out: dict[str, Any] = {}
-        for name, _sub in fields:
-            if name not in IG_FIELDS:
-                raise H.nonexisting_field(name, "IGUser")
-            out[name] = values[name]()
-        return out
+        return H.pick(fields, IG_FIELDS, "IGUser", lambda name: values[name]())
 
     def _me_accounts(self, query: dict[str, str], version: str, base_url: str, token: str) -> dict:
         fields = parse_fields(query.get("fields"), "id,name,category,tasks")
@@ -234,12 +229,7 @@ class GraphNodes:
                 ]
             },
         }
-        out: dict[str, Any] = {}
-        for name, _ in fields:
-            if name not in POST_FIELDS:
-                raise H.nonexisting_field(name, "PagePost")
-            out[name] = values[name]()
-        return out
+        return H.pick(fields, POST_FIELDS, "PagePost", lambda name: values[name]())
 
     def _media_node(self, item: C.Item | None, fields: list[tuple[str, str | None]]) -> dict:
         assert item is not None

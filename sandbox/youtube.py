@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -296,12 +296,8 @@ class YouTubeApp:
         self._charge_quota()
         if not token and self.app.faults.auth_fault(account):
             raise GoogleError(400, "API key not valid. Please pass a valid API key.", "badRequest", "INVALID_ARGUMENT")
-        parts = [p.strip() for p in query.get("part", "").split(",") if p.strip()]
-        if not parts:
-            raise GoogleError(400, "Required parameter: part", "required", "INVALID_ARGUMENT")
-        for p in parts:
-            if p not in YT_PARTS:
-                raise GoogleError(400, f"'{p}'", "unknownPart", "INVALID_ARGUMENT")
+        parts = _required_list(query, "part", YT_PARTS,
+                               lambda p: GoogleError(400, f"'{p}'", "unknownPart", "INVALID_ARGUMENT"))
         filters = [f for f in ("id", "mine", "forHandle") if query.get(f)]
         if len(filters) != 1:
             raise GoogleError(  # UNVERIFIED wording
@@ -414,13 +410,8 @@ class YouTubeApp:
             raise GoogleError(400, "Invalid date: dates must be YYYY-MM-DD", "invalid", "INVALID_ARGUMENT") from None
         if start > end:
             raise GoogleError(400, "The start date must not be after the end date.", "invalid", "INVALID_ARGUMENT")
-        metrics = [m.strip() for m in query.get("metrics", "").split(",") if m.strip()]
-        if not metrics:
-            raise GoogleError(400, "Required parameter: metrics", "required", "INVALID_ARGUMENT")
-        for m in metrics:
-            if m not in METRIC_TYPES:
-                raise GoogleError(400, f"Unknown identifier ({m}) given in field parameters.metrics.", "badRequest",
-                                  "INVALID_ARGUMENT")
+        metrics = _required_list(query, "metrics", METRIC_TYPES, lambda m: GoogleError(
+            400, f"Unknown identifier ({m}) given in field parameters.metrics.", "badRequest", "INVALID_ARGUMENT"))
         dims = ",".join(d.strip() for d in query.get("dimensions", "").split(",") if d.strip())
         if dims not in DIMENSIONS:
             raise GoogleError(400, _UNSUPPORTED_QUERY, "badRequest", "INVALID_ARGUMENT")
@@ -511,6 +502,22 @@ class YouTubeApp:
         if grant == "authorization_code":
             body["refresh_token"] = f"1//sandbox-{digest[:20]}{suffix}"
         return GraphResponse(200, {"Cache-Control": "no-store"}, body)
+
+
+def _required_list(query: Mapping[str, str], param: str, known: Collection[str],
+                   unknown: Callable[[str], GoogleError]) -> list[str]:
+    """The items of a required comma-separated parameter (`part`, `metrics`), in order.
+
+    Google answers a missing or empty one with "Required parameter", and the first unknown item
+    with the API's own error for it (`unknown(item)`).
+    """
+    items = [item.strip() for item in query.get(param, "").split(",") if item.strip()]
+    if not items:
+        raise GoogleError(400, f"Required parameter: {param}", "required", "INVALID_ARGUMENT")
+    for item in items:
+        if item not in known:
+            raise unknown(item)
+    return items
 
 
 def _empty_youtube(body: Any) -> Any:
