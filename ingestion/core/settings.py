@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     graph_batch: bool = True
     # Posts/media published within this many days get their lifetime metrics refreshed nightly.
     content_refresh_days: int = Field(default=30, ge=1, le=730)
-    # Accounts per Airflow fetch task (one mapped task per shard of one platform); docs/airflow.md.
+    # Accounts per fetch chunk: one Airflow mapped task per shard of one platform, and the chunks
+    # `socialpulse run` fetches one after another; docs/airflow.md.
     fetch_shard_size: int = Field(default=50, ge=1, le=5000)
 
     @property

@@ -33,7 +33,8 @@ from ingestion.transform import runner as transform
 
 log = logging.getLogger(__name__)
 
-# Accounts per fetch chunk (one Airflow mapped task each).
+# Accounts per fetch chunk: the default of SOCIALPULSE_FETCH_SHARD_SIZE (settings.fetch_shard_size),
+# for callers that size chunks without settings (bench). The CLI and the DAGs use the setting.
 CHUNK_SIZE = 50
 
 
@@ -89,7 +90,7 @@ def fetch_and_load(settings: Settings, plans: list[AccountPlan], run_id: str, as
     progress = progress or fetch.Progress()
     progress.planned(plans)
     fail_fast = fetch.FailFast()  # one for the run: a platform stopped in one chunk sends nothing in the next
-    for index, chunk in enumerate(fetch.chunk_plans(plans, CHUNK_SIZE)):
+    for index, chunk in enumerate(fetch.chunk_plans(plans, settings.fetch_shard_size)):
         result = fetch.fetch_chunk(settings, run_id, f"chunk-{index:04d}", chunk, ctx, progress, fail_fast)
         report.fetches.append(result.to_dict())
     for platform in sorted({p.platform for p in plans}):
