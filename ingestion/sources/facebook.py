@@ -10,6 +10,7 @@ from ingestion.core.metrics import NODE_FIELDS, active_metrics
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
 from ingestion.sources.meta import (
+    content_page,
     next_page,
     parse_graph_record,
     time_params,
@@ -45,10 +46,8 @@ def requests_for(plan: AccountPlan, ctx: FetchContext) -> list[RequestSpec]:
 
 
 def _posts_request(page: str, since_day: date, after: str | None = None) -> RequestSpec:
-    params: dict[str, Any] = {"fields": POST_FIELDS, "limit": POST_PAGE_SIZE, "since": unix_pacific_midnight(since_day)}
-    if after:
-        params["after"] = after
-    return RequestSpec(PLATFORM, page, "posts", f"{page}/published_posts", params, not_before=since_day)
+    params = {"fields": POST_FIELDS, "limit": POST_PAGE_SIZE, "since": unix_pacific_midnight(since_day)}
+    return content_page(PLATFORM, page, "posts", "published_posts", params, since_day, after)
 
 
 def follow_ups(spec: RequestSpec, body: dict[str, Any], ctx: FetchContext) -> list[RequestSpec]:

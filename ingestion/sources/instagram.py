@@ -15,6 +15,7 @@ from ingestion.core.metrics import NODE_FIELDS, active_metrics
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
 from ingestion.sources.meta import (
+    content_page,
     next_page,
     parse_graph_record,
     time_params,
@@ -68,10 +69,8 @@ def requests_for(plan: AccountPlan, ctx: FetchContext) -> list[RequestSpec]:
 
 
 def _media_request(acc: str, not_before: date, after: str | None = None) -> RequestSpec:
-    params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": MEDIA_PAGE_SIZE}
-    if after:
-        params["after"] = after
-    return RequestSpec(PLATFORM, acc, "media", f"{acc}/media", params, not_before=not_before)
+    return content_page(PLATFORM, acc, "media", "media", {"fields": MEDIA_FIELDS, "limit": MEDIA_PAGE_SIZE},
+                        not_before, after)
 
 
 def follow_ups(spec: RequestSpec, body: dict[str, Any], ctx: FetchContext) -> list[RequestSpec]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ingestion.core.days import measured_date, pacific_date_of_unix, snapshot_date, unix_pacific_midnight
 from ingestion.core.metrics import NODE_FIELDS
-from ingestion.sources import Parsed
+from ingestion.sources import Parsed, RequestSpec
 
 
 def windows(since: date, until: date, max_days: int) -> Iterator[tuple[date, date]]:
@@ -188,6 +188,15 @@ def next_page(body: dict[str, Any]) -> dict[str, str] | None:
         return None
     after = (paging.get("cursors") or {}).get("after")
     return {"after": after} if after else None
+
+
+def content_page(platform: str, account: str, endpoint: str, edge: str, params: dict[str, Any], not_before: date,
+                 after: str | None = None) -> RequestSpec:
+    """One page of an account's content edge (`published_posts`, `media`): `after` is the cursor that
+    `next_page` found on the page before; `not_before` (the oldest publication day still wanted) stays
+    on the spec, not in the query, so the next page knows where to stop."""
+    paged = {**params, "after": after} if after else params
+    return RequestSpec(platform, account, endpoint, f"{account}/{edge}", paged, not_before=not_before)
 
 
 def parse_graph_record(record: dict[str, Any], platform: str, *, insights: tuple[str, ...], listing: str,
