@@ -57,11 +57,14 @@ def write_registry(out: TextIO, facebook: int, instagram: int, youtube: int, see
                       f"    audience: [{audience}]\n")
 
 
-def registry_file(work: Path, sizes: dict[str, int], name: str = "accounts.yml") -> Path:
-    """Write a registry of `sizes` accounts per platform into `work`; shared by run_all and scale."""
+def registry_file(work: Path, sizes: dict[str, int], name: str = "accounts.yml", *, seed: int = 42,
+                  extra: str = "") -> Path:
+    """Write a registry of `sizes` accounts per platform into `work`, then `extra` YAML (more accounts,
+    a `peers:` block); shared by run_all, scale and the tests."""
     path = work / name
     with path.open("w", encoding="utf-8") as fh:
-        write_registry(fh, sizes["facebook"], sizes["instagram"], sizes["youtube"])
+        write_registry(fh, sizes["facebook"], sizes["instagram"], sizes["youtube"], seed)
+        fh.write(extra)
     return path
 
 

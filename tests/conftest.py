@@ -74,12 +74,14 @@ def warehouse_rows(settings, sql: str, params: list | None = None) -> list[tuple
         con.close()
 
 
-def sized_settings(tmp_path: Path, monkeypatch, sizes: dict[str, int], **env: str):
-    """Settings over a generated registry of `sizes` accounts per platform (bench.registry), plus env."""
+def sized_settings(tmp_path: Path, monkeypatch, sizes: dict[str, int], *, seed: int = 42, extra: str = "",
+                   **env: str):
+    """Settings over a generated registry of `sizes` accounts per platform (bench.registry) and the
+    `extra` registry YAML after them, plus env."""
     from bench.registry import registry_file
     from ingestion.core.settings import load_settings
 
-    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry_file(tmp_path, sizes)))
+    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry_file(tmp_path, sizes, seed=seed, extra=extra)))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load_settings()

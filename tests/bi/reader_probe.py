@@ -10,11 +10,25 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 LATEST = "select publish_id from {log} order by published_at desc, publish_id desc limit 1"
+
+
+def matches_log(copy: str, pid: str, expected: dict[str, int], present: set[str], holds: str,
+                count: Callable[[str], int]) -> tuple[str, int]:
+    """A snapshot is complete when it `holds` exactly the tables its publish_log lists, each with the
+    logged row count (`count(table)`); both copies (DuckDB file, Parquet folder) are judged alike."""
+    if present != set(expected):
+        raise AssertionError(f"{copy} {pid}: {holds} {sorted(present)} != log {sorted(expected)}")
+    for table, rows in expected.items():
+        got = count(table)
+        if got != rows:
+            raise AssertionError(f"{copy} {pid}: {table} has {got} rows, log says {rows}")
+    return pid, len(expected)
 
 
 def check_duckdb(path: Path) -> tuple[str, int]:
@@ -27,13 +41,8 @@ def check_duckdb(path: Path) -> tuple[str, int]:
         present = {r[0] for r in con.execute(
             "select table_name from duckdb_tables() where schema_name = 'marts'"
         ).fetchall()}
-        if present != set(expected):
-            raise AssertionError(f"duckdb {pid}: tables {sorted(present)} != log {sorted(expected)}")
-        for table, rows in expected.items():
-            got = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
-            if got != rows:
-                raise AssertionError(f"duckdb {pid}: {table} has {got} rows, log says {rows}")
-        return pid, len(expected)
+        return matches_log("duckdb", pid, expected, present, "tables",
+                           lambda table: con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0])
     finally:
         con.close()
 
@@ -48,13 +57,8 @@ def check_parquet(link: Path) -> tuple[str, int]:
             raise AssertionError(f"parquet folder {folder.name} holds the log of {pid}")
         expected = dict(con.execute(f"select table_name, row_count from {log} where publish_id = ?", [pid]).fetchall())
         files = {p.stem for p in folder.glob("*.parquet")} - {"publish_log"}
-        if files != set(expected):
-            raise AssertionError(f"parquet {pid}: files {sorted(files)} != log {sorted(expected)}")
-        for table, rows in expected.items():
-            got = con.execute(f"select count(*) from read_parquet('{folder / (table + '.parquet')}')").fetchall()[0][0]
-            if got != rows:
-                raise AssertionError(f"parquet {pid}: {table} has {got} rows, log says {rows}")
-        return pid, len(expected)
+        return matches_log("parquet", pid, expected, files, "files", lambda table: con.execute(
+            f"select count(*) from read_parquet('{folder / (table + '.parquet')}')").fetchall()[0][0])
     finally:
         con.close()
 

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pytest
 
-from bench.registry import write_registry
 from ingestion.pipeline import chain as pipeline
 from ingestion.transform import runner as transform
 from sandbox import data as D
@@ -33,6 +32,7 @@ from sandbox.data import is_small_account
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.truth import ground_truth
 from sandbox.youtube import last_analytics_day, round_subscribers
+from tests.conftest import sized_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -58,16 +58,10 @@ def sandbox():
 
 @pytest.fixture
 def settings(pipeline_env, tmp_path, monkeypatch):
-    registry = tmp_path / "accounts.yml"
-    with registry.open("w", encoding="utf-8") as fh:
-        write_registry(fh, FB, IG, YT, seed=SEED)
-        fh.write(f'  - platform: instagram\n    id: "{D.instagram_user_id(SMALL_IG)}"\n    name: "Small account"\n'
-                 '    department: "Bibliotek"\n    audience: [all]\n')
-    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
-    monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")  # YouTube still re-reads its 7 days
-    from ingestion.core.settings import load_settings
-
-    return load_settings()
+    small = (f'  - platform: instagram\n    id: "{D.instagram_user_id(SMALL_IG)}"\n    name: "Small account"\n'
+             '    department: "Bibliotek"\n    audience: [all]\n')
+    return sized_settings(tmp_path, monkeypatch, {"facebook": FB, "instagram": IG, "youtube": YT}, seed=SEED,
+                          extra=small, SOCIALPULSE_LOOKBACK_DAYS="3")  # YouTube still re-reads its 7 days
 
 
 def _build(settings) -> None:

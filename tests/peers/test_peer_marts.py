@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pytest
 
-from bench.registry import write_registry
 from ingestion.core.registry import load_registry
 from ingestion.load import peers
 from ingestion.pipeline import chain as pipeline
@@ -27,6 +26,7 @@ from sandbox import pacific_time as PT
 from sandbox.peers import peer_truth, snapshot_day
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.youtube import round_subscribers
+from tests.conftest import sized_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -66,15 +66,8 @@ def sandbox():
 
 @pytest.fixture
 def settings(pipeline_env, tmp_path, monkeypatch):
-    registry = tmp_path / "accounts.yml"
-    with registry.open("w", encoding="utf-8") as fh:
-        write_registry(fh, FB, IG, YT, seed=SEED)
-        fh.write(PEERS)
-    monkeypatch.setenv("SOCIALPULSE_ACCOUNTS", str(registry))
-    monkeypatch.setenv("SOCIALPULSE_LOOKBACK_DAYS", "3")
-    from ingestion.core.settings import load_settings
-
-    return load_settings()
+    return sized_settings(tmp_path, monkeypatch, {"facebook": FB, "instagram": IG, "youtube": YT}, seed=SEED,
+                          extra=PEERS, SOCIALPULSE_LOOKBACK_DAYS="3")
 
 
 def _truth_followers(platform: str, ref: str, now: datetime, own: bool) -> int | None:
