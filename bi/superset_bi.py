@@ -691,6 +691,23 @@ def serve_command(bind_port: int | None = None) -> list[str]:
     ]
 
 
+# `socialpulse bi` subcommands: (line in the command list, description on the command's own --help).
+_COMMANDS = {
+    "setup": (
+        "create or update everything (venv, metadata DB, admin user, dashboards), then exit",
+        "Create or update everything (venv, metadata DB, admin user, dashboards), then exit.",
+    ),
+    "serve": (
+        "setup, then serve the UI on SOCIALPULSE_BI_PORT (8088); the default",
+        "Setup, then serve the UI with gunicorn on SOCIALPULSE_BI_HOST:SOCIALPULSE_BI_PORT.",
+    ),
+    "bundle": (
+        "write Superset's import ZIP for the current publish, then exit",
+        "Write Superset's asset import ZIP for the current publish, then exit.",
+    ),
+}
+
+
 def _parser():
     import argparse
 
@@ -699,28 +716,14 @@ def _parser():
         description="Apache Superset on the published marts: its own venv (.venv-bi), "
         "state under $SOCIALPULSE_HOME/superset, the dashboards of bi/dashboards (docs/bi.md).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{setup,serve,bundle}")
-    sub.add_parser(
-        "setup",
-        help="create or update everything (venv, metadata DB, admin user, dashboards), then exit",
-        description="Create or update everything (venv, metadata DB, admin user, dashboards), then exit.",
-    )
-    serve = sub.add_parser(
-        "serve",
-        help="setup, then serve the UI on SOCIALPULSE_BI_PORT (8088); the default",
-        description="Setup, then serve the UI with gunicorn on SOCIALPULSE_BI_HOST:SOCIALPULSE_BI_PORT.",
-    )
-    serve.add_argument(
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(_COMMANDS) + "}")
+    commands = {name: sub.add_parser(name, help=short, description=long) for name, (short, long) in _COMMANDS.items()}
+    commands["serve"].add_argument(
         "--wait-for-publish",
         action="store_true",
         help="wait for the pipeline's first publish instead of failing (the container)",
     )
-    bundle = sub.add_parser(
-        "bundle",
-        help="write Superset's import ZIP for the current publish, then exit",
-        description="Write Superset's asset import ZIP for the current publish, then exit.",
-    )
-    bundle.add_argument("out", help="path of the ZIP file to write")
+    commands["bundle"].add_argument("out", help="path of the ZIP file to write")
     return parser
 
 
