@@ -66,6 +66,24 @@ from sandbox.tokens import (
 )
 from sandbox.wire import GraphError, GraphResponse, parse_fields
 
+# The permission an object (edge None) or one of its edges needs, by object kind; a pair not listed
+# is an unknown path. Insights need the insights permission; nodes and content lists the basic one.
+EDGE_SCOPES: dict[tuple[str, str | None], str] = {
+    ("page", None): "pages_read_engagement",
+    ("page", "insights"): "read_insights",
+    ("page", "published_posts"): "pages_read_engagement",
+    ("page", "posts"): "pages_read_engagement",
+    ("page", "feed"): "pages_read_engagement",
+    ("ig", None): "instagram_basic",
+    ("ig", "insights"): "instagram_manage_insights",
+    ("ig", "media"): "instagram_basic",
+    ("ig", "stories"): "instagram_basic",
+    ("post", None): "pages_read_engagement",
+    ("post", "insights"): "read_insights",
+    ("media", None): "instagram_basic",
+    ("media", "insights"): "instagram_manage_insights",
+}
+
 
 class GraphApp(GraphNodes, GraphInsights):
     """All sandbox request handling. Thread-safe; one instance per server.
@@ -507,41 +525,32 @@ class GraphApp(GraphNodes, GraphInsights):
         edge = rest[0] if rest else None
         if len(rest) > 1:
             raise H.unknown_path(rest)
+        scope = EDGE_SCOPES.get((target.kind, edge))
+        if scope is None:
+            raise H.unknown_path(rest)
+        self.require(token, scope)
+        return self._object(target, edge, obj, query, version, base_url)
+
+    def _object(self, target: Target, edge: str | None, obj: str, query: dict[str, str], version: str,
+                base_url: str) -> Any:
+        """The answer for an object (`edge` None) or one of its edges in `EDGE_SCOPES`, permission checked."""
+        if edge is not None and edge != "insights":
+            return self._content_edge(target, edge, query, version, base_url)
         if target.kind == "page":
             if edge is None:
-                self.require(token, "pages_read_engagement")
                 return self._page_node(target.index, parse_fields(query.get("fields"), "id,name"), PAGE_FIELDS)
-            if edge == "insights":
-                self.require(token, "read_insights")
-                return self._page_insights(obj, query, version, base_url)
-            if edge in ("published_posts", "posts", "feed"):
-                self.require(token, "pages_read_engagement")
-                return self._content_edge(target, edge, query, version, base_url)
-        elif target.kind == "ig":
+            return self._page_insights(obj, query, version, base_url)
+        if target.kind == "ig":
             if edge is None:
-                self.require(token, "instagram_basic")
                 return self.ig_node(target.index, parse_fields(query.get("fields"), "id,username"))
-            if edge == "insights":
-                self.require(token, "instagram_manage_insights")
-                return self._ig_insights(obj, query, version, base_url)
-            if edge in ("media", "stories"):
-                self.require(token, "instagram_basic")
-                return self._content_edge(target, edge, query, version, base_url)
-        elif target.kind == "post":
+            return self._ig_insights(obj, query, version, base_url)
+        if target.kind == "post":
             if edge is None:
-                self.require(token, "pages_read_engagement")
                 return self._post_node(target.item, parse_fields(query.get("fields"), "id,message,created_time"))
-            if edge == "insights":
-                self.require(token, "read_insights")
-                return self._post_insights(target, query)
-        elif target.kind == "media":
-            if edge is None:
-                self.require(token, "instagram_basic")
-                return self._media_node(target.item, parse_fields(query.get("fields"), "id"))
-            if edge == "insights":
-                self.require(token, "instagram_manage_insights")
-                return self._media_insights(target, query)
-        raise H.unknown_path(rest)
+            return self._post_insights(target, query)
+        if edge is None:
+            return self._media_node(target.item, parse_fields(query.get("fields"), "id"))
+        return self._media_insights(target, query)
 
     # -- onboarding -------------------------------------------------------------------------------
 
