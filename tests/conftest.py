@@ -36,11 +36,17 @@ def session_dir() -> Path:
 
 
 @pytest.fixture
-def sandbox():
-    """A sandbox Graph API server on a free loopback port, with a pinned clock."""
+def sandbox(request):
+    """A sandbox Graph API server on a free loopback port, with a pinned clock.
+
+    A test module that needs its own accounts, seed or clock sets `SANDBOX = {...}` (SandboxConfig
+    fields over these defaults) instead of overriding the fixture; pipeline_env serves it either way.
+    """
     from sandbox.server import SandboxConfig, SandboxServer
 
-    with SandboxServer(SandboxConfig(accounts=80, seed=42, now=SANDBOX_NOW, youtube_channels=10)) as server:
+    config = {"accounts": 80, "seed": 42, "now": SANDBOX_NOW, "youtube_channels": 10,
+              **getattr(request.module, "SANDBOX", {})}
+    with SandboxServer(SandboxConfig(**config)) as server:
         yield server
 
 

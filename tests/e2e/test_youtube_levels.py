@@ -29,7 +29,7 @@ from ingestion.transform import runner as transform
 from sandbox import data as D
 from sandbox import pacific_time as PT
 from sandbox.data import is_small_account
-from sandbox.server import SandboxConfig, SandboxServer
+from sandbox.server import SandboxConfig
 from sandbox.truth import ground_truth
 from sandbox.youtube import last_analytics_day, round_subscribers
 from tests.conftest import sized_settings
@@ -42,18 +42,12 @@ NIGHTS = 5
 BACKFILL_DAYS = 60
 FB, IG, YT = 2, 2, 4
 SMALL_IG = 25  # an Instagram account under 100 followers (no follower metrics): snapshots only
+SANDBOX = {"accounts": SMALL_IG, "seed": SEED, "now": FIRST_NIGHT, "youtube_channels": YT}  # tests/conftest.py sandbox
 
 
 def half_step(shown: int) -> int:
     """Half the rounding step of a subscriberCount shown with 3 significant figures (0 below 1,000)."""
     return 0 if shown < 1000 else 10 ** (len(str(shown)) - 3) // 2
-
-
-@pytest.fixture
-def sandbox():
-    """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    with SandboxServer(SandboxConfig(accounts=SMALL_IG, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
-        yield server
 
 
 @pytest.fixture

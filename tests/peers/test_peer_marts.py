@@ -24,7 +24,6 @@ from ingestion.transform import runner as transform
 from sandbox import data as D
 from sandbox import pacific_time as PT
 from sandbox.peers import peer_truth, snapshot_day
-from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.youtube import round_subscribers
 from tests.conftest import sized_settings
 
@@ -34,6 +33,7 @@ SEED = 42
 FIRST_NIGHT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 NIGHTS = (0, 1, 7)
 FB, IG, YT = 2, 2, 2
+SANDBOX = {"accounts": FB, "seed": SEED, "now": FIRST_NIGHT, "youtube_channels": YT}  # tests/conftest.py sandbox
 PEERS = """peers:
   - name: Västerby kommun
     population: 61200
@@ -55,13 +55,6 @@ PEERS = """peers:
       - {platform: instagram, username: abykommun}
       - {platform: facebook, id: "300000000000004"}
 """
-
-
-@pytest.fixture
-def sandbox():
-    """Overrides the shared fixture (pipeline_env uses it): this test's accounts and clock."""
-    with SandboxServer(SandboxConfig(accounts=FB, seed=SEED, now=FIRST_NIGHT, youtube_channels=YT)) as server:
-        yield server
 
 
 @pytest.fixture
