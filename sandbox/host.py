@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sandbox import data as D
+
 if TYPE_CHECKING:
     from sandbox.faults import FaultInjector, FaultPlan
     from sandbox.wire import GraphResponse
@@ -37,3 +39,27 @@ class Host(Protocol):
     def require(self, token: str, scope: str) -> None: ...
 
     def ig_node(self, index: int, fields: list[tuple[str, str | None]]) -> dict: ...
+
+
+class HostedApp:
+    """What the hosted apps with numbered accounts (YouTube, Snapchat) share: the host, its config,
+    and which generated accounts they serve: 1..`served` of `PLATFORM`, `served` being the
+    SandboxConfig field `SERVED_FIELD` (`SERVED_DEFAULT` without it)."""
+
+    PLATFORM: str
+    SERVED_FIELD: str
+    SERVED_DEFAULT: int
+
+    def __init__(self, app: Host) -> None:
+        self.app = app
+        self.config = app.config
+
+    @property
+    def served(self) -> int:
+        """How many generated accounts the app serves."""
+        return getattr(self.config, self.SERVED_FIELD, self.SERVED_DEFAULT)
+
+    def served_index(self, account_id: str) -> int | None:
+        """The 1-based index of a served account's id; None for any other id."""
+        i = D.account_index(self.PLATFORM, account_id)
+        return i if i is not None and i <= self.served else None

@@ -311,7 +311,7 @@ class PeerApp:
         own = self.app.youtube
         name = handle.lstrip("@").lower()
         return not any(
-            D.account_identity(self.seed, i)["username"].lower() == name for i in range(1, min(own.channels, 1000) + 1)
+            D.account_identity(self.seed, i)["username"].lower() == name for i in range(1, min(own.served, 1000) + 1)
         )
 
     def youtube_channels(self, method: str, query: dict[str, str], headers: Mapping[str, str]) -> GraphResponse:

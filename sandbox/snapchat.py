@@ -32,14 +32,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import data as D
 from sandbox import pacific_time as PT
+from sandbox.host import HostedApp
 from sandbox.wire import GraphResponse
-
-if TYPE_CHECKING:
-    from sandbox.host import Host
 
 STATS_FIELDS = (
     "subscriber_count",
@@ -99,20 +97,10 @@ def _parse_time(raw: str, name: str) -> date:
     return moment.date()
 
 
-class SnapchatApp:
+class SnapchatApp(HostedApp):
     """The Snapchat surface (shares clock, faults and seed with ``Host``)."""
 
-    def __init__(self, app: Host) -> None:
-        self.app = app
-        self.config = app.config
-
-    @property
-    def profiles(self) -> int:
-        return getattr(self.config, "snapchat_profiles", 0)
-
-    def profile_index(self, profile_id: str) -> int | None:
-        i = D.parse_snapchat_profile_id(profile_id)
-        return i if i is not None and i <= self.profiles else None
+    PLATFORM, SERVED_FIELD, SERVED_DEFAULT = "snapchat", "snapchat_profiles", 0
 
     def _request_id(self, key: str) -> str:
         digest = hashlib.blake2b(f"{self.config.seed}:{key}:{self.app.now_ts()}".encode(), digest_size=12).hexdigest()
@@ -129,7 +117,7 @@ class SnapchatApp:
         profile = None
         if len(segments) >= 4 and segments[:3] == ["snapchat", "v1", "public_profiles"]:
             profile = self._mine(token) if segments[3] == "my_profile" else segments[3]
-        account = profile if profile and self.profile_index(profile) else None
+        account = profile if profile and self.served_index(profile) else None
         plan = self.app.faults.decide(key, account)
         try:
             if plan.error is not None:
@@ -171,10 +159,10 @@ class SnapchatApp:
     def _mine(self, token: str) -> str | None:
         m = re.search(r"profile-(\d+)", token)
         i = int(m.group(1)) if m else 1
-        return D.snapchat_profile_id(i) if 1 <= i <= self.profiles else None
+        return D.snapchat_profile_id(i) if 1 <= i <= self.served else None
 
     def _profile(self, profile_id: str) -> dict:
-        i = self.profile_index(profile_id) or 1
+        i = self.served_index(profile_id) or 1
         ident = D.account_identity(self.config.seed, i)
         snapshot = PT.pacific_date(self.app.clock()) - timedelta(days=1)
         return {

@@ -43,16 +43,14 @@ import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sandbox import audience as AUD
 from sandbox import content as C
 from sandbox import data as D
 from sandbox import pacific_time as PT
+from sandbox.host import Host, HostedApp
 from sandbox.wire import GraphResponse
-
-if TYPE_CHECKING:
-    from sandbox.host import Host
 
 MAX_IDS = 50
 YT_PARTS = frozenset({"snippet", "statistics", "contentDetails", "id"})
@@ -181,24 +179,17 @@ def viewer_percentages(seed: int, channel_id: str) -> list[tuple[str, str, float
     ]
 
 
-class YouTubeApp:
+class YouTubeApp(HostedApp):
     """The YouTube surface of the sandbox (shares clock, faults and seed with ``Host``)."""
 
+    PLATFORM, SERVED_FIELD, SERVED_DEFAULT = "youtube", "youtube_channels", 10
+
     def __init__(self, app: Host) -> None:
-        self.app = app
-        self.config = app.config
+        super().__init__(app)
         self._quota_lock = threading.Lock()
         self._quota_day: date | None = None
         self._quota_used = 0
         self._viewcount_cache: dict[tuple[str, date], int] = {}
-
-    @property
-    def channels(self) -> int:
-        return getattr(self.config, "youtube_channels", 10)
-
-    def channel_index(self, channel_id: str) -> int | None:
-        i = D.parse_youtube_channel_id(channel_id)
-        return i if i is not None and i <= self.channels else None
 
     # -- entry ------------------------------------------------------------------------------------
 
@@ -232,12 +223,12 @@ class YouTubeApp:
         raw = raw.strip()
         if raw == "MINE" or query.get("mine") == "true":
             return self.mine_channel(self.app.bearer_or_query_token({}, headers))
-        return raw if raw and self.channel_index(raw) else None
+        return raw if raw and self.served_index(raw) else None
 
     def mine_channel(self, token: str) -> str | None:
         m = re.search(r"channel-(\d+)", token)
         i = int(m.group(1)) if m else 1
-        return D.youtube_channel_id(i) if 1 <= i <= self.channels else None
+        return D.youtube_channel_id(i) if 1 <= i <= self.served else None
 
     def _fault_error(self, fault: Any) -> GoogleError:
         if fault.kind in ("5xx", "flaky"):
@@ -324,10 +315,10 @@ class YouTubeApp:
             handle = query["forHandle"].lstrip("@").lower()
             ids = [
                 D.youtube_channel_id(i)
-                for i in range(1, min(self.channels, 1000) + 1)
+                for i in range(1, min(self.served, 1000) + 1)
                 if D.account_identity(self.config.seed, i)["username"].lower() == handle
             ][:1]
-        items = [self._channel(cid, parts) for cid in ids if self.channel_index(cid)]
+        items = [self._channel(cid, parts) for cid in ids if self.served_index(cid)]
         return {
             "kind": "youtube#channelListResponse",
             "etag": etag(",".join(ids)),
@@ -337,7 +328,7 @@ class YouTubeApp:
 
     def _channel(self, channel_id: str, parts: list[str]) -> dict:
         seed = self.config.seed
-        i = self.channel_index(channel_id) or 1
+        i = self.served_index(channel_id) or 1
         ident = D.account_identity(seed, i)
         snapshot = self.app.today() - timedelta(days=1)
         out: dict[str, Any] = {"kind": "youtube#channel", "etag": etag(f"{channel_id}:{snapshot}"), "id": channel_id}
@@ -398,7 +389,7 @@ class YouTubeApp:
         if kind != "channel" or not value:
             raise GoogleError(400, f"Invalid value '{ids}'. Values must match the following regular expression: "
                               "'(channel|contentOwner)==[^,]+'", "invalid", "INVALID_ARGUMENT")
-        channel = self.mine_channel(token) if value == "MINE" else (value if self.channel_index(value) else None)
+        channel = self.mine_channel(token) if value == "MINE" else (value if self.served_index(value) else None)
         if channel is None:
             raise GoogleError(403, "Forbidden", "forbidden", "PERMISSION_DENIED")
         try:
