@@ -203,6 +203,11 @@ class _HTTPServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
+def _below_base(path: str, doc: str) -> property:
+    """A read-only URL of the running server: its ``base_url`` followed by `path`."""
+    return property(lambda server: f"{server.base_url}{path}", doc=doc)
+
+
 class SandboxServer:
     """The sandbox as a context manager: ``with SandboxServer(cfg).start() as s: s.graph_url``.
 
@@ -290,30 +295,15 @@ class SandboxServer:
         """``http://host:port`` of the running server."""
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def graph_url(self) -> str:
-        """Graph API base: clients call ``f"{graph_url}/v25.0/{id}/insights?..."``."""
-        return f"{self.base_url}/graph"
-
-    @property
-    def youtube_data_url(self) -> str:
-        """Stands for ``https://www.googleapis.com/youtube/v3``: ``f"{youtube_data_url}/channels?..."``."""
-        return f"{self.base_url}/youtube/v3"
-
-    @property
-    def youtube_analytics_url(self) -> str:
-        """Stands for ``https://youtubeanalytics.googleapis.com/v2``: ``f"{url}/reports?..."``."""
-        return f"{self.base_url}/youtubeanalytics/v2"
-
-    @property
-    def google_token_url(self) -> str:
-        """Stands for ``https://oauth2.googleapis.com/token`` (POST)."""
-        return f"{self.base_url}/oauth2/token"
-
-    @property
-    def snapchat_url(self) -> str:
-        """Stands for ``https://businessapi.snapchat.com/v1``: ``f"{url}/public_profiles/{id}/stats"``."""
-        return f"{self.base_url}/snapchat/v1"
+    # Each platform's API base: a path below this server's base_url (clients swap only the base).
+    graph_url = _below_base("/graph", 'Graph API base: clients call ``f"{graph_url}/v25.0/{id}/insights?..."``.')
+    youtube_data_url = _below_base(
+        "/youtube/v3", 'Stands for ``https://www.googleapis.com/youtube/v3``: ``f"{youtube_data_url}/channels?..."``.')
+    youtube_analytics_url = _below_base(
+        "/youtubeanalytics/v2", 'Stands for ``https://youtubeanalytics.googleapis.com/v2``: ``f"{url}/reports?..."``.')
+    google_token_url = _below_base("/oauth2/token", "Stands for ``https://oauth2.googleapis.com/token`` (POST).")
+    snapchat_url = _below_base(
+        "/snapchat/v1", 'Stands for ``https://businessapi.snapchat.com/v1``: ``f"{url}/public_profiles/{id}/stats"``.')
 
 
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8800) -> None:
