@@ -64,6 +64,15 @@ class ParseError(ValueError):
     """A response body does not have the documented shape (schema drift or garbage)."""
 
 
+def body_list(body: dict[str, Any], key: str, missing: str) -> list:
+    """The list a response body holds under `key`; ParseError(`missing`) when there is none, so a
+    changed schema fails the parse instead of loading zero rows."""
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise ParseError(missing)
+    return value
+
+
 def parse_node(record: dict[str, Any], numeric_fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """Snapshot observations from a node response (`followers_count`, ...)."""
     body = record["body"]
@@ -86,10 +95,7 @@ def parse_node(record: dict[str, Any], numeric_fields: tuple[str, ...]) -> list[
 
 def parse_insights(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Observations from an `/insights` response, time_series or total_value."""
-    body = record["body"]
-    data = body.get("data")
-    if not isinstance(data, list):
-        raise ParseError("insights body has no 'data' list")
+    data = body_list(record["body"], "data", "insights body has no 'data' list")
     params = record["params"]
     out: list[dict[str, Any]] = []
     for item in data:
@@ -162,9 +168,7 @@ def parse_objects(record: dict[str, Any], object_type: str, fields: dict[str, st
     `fields` maps our column (published_at, content_type, product_type, permalink, caption) to the
     platform's field name.
     """
-    data = record["body"].get("data")
-    if not isinstance(data, list):
-        raise ParseError(f"{record['endpoint']} body has no 'data' list")
+    data = body_list(record["body"], "data", f"{record['endpoint']} body has no 'data' list")
     out = []
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):

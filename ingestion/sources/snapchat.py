@@ -15,7 +15,7 @@ from typing import Any
 
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
-from ingestion.sources.meta import ParseError, windows
+from ingestion.sources.meta import ParseError, body_list, windows
 
 PLATFORM = "snapchat"
 API = "bearer"
@@ -48,9 +48,7 @@ def parse(record: dict[str, Any]) -> Parsed:
     body = record["body"]
     if body.get("request_status", "SUCCESS") != "SUCCESS":
         raise ParseError("stats response is not SUCCESS")
-    series = body.get("timeseries_stats")
-    if not isinstance(series, list):
-        raise ParseError("stats response without timeseries_stats")
+    series = body_list(body, "timeseries_stats", "stats response without timeseries_stats")
     out = []
     for item in series:
         stat = (item or {}).get("timeseries_stat") or {}

@@ -15,7 +15,7 @@ from ingestion.core.days import snapshot_date
 from ingestion.core.metrics import NODE_FIELDS, active_metrics
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, Parsed, RequestSpec
-from ingestion.sources.meta import ParseError
+from ingestion.sources.meta import ParseError, body_list
 
 PLATFORM = "youtube"
 API = "youtube"
@@ -83,9 +83,7 @@ def _parse_report(record: dict[str, Any]) -> list[dict[str, Any]]:
     from datetime import date
 
     body = record["body"]
-    headers = body.get("columnHeaders")
-    if not isinstance(headers, list):
-        raise ParseError("report without columnHeaders")
+    headers = body_list(body, "columnHeaders", "report without columnHeaders")
     names = [h.get("name") for h in headers if isinstance(h, dict)]
     kinds = [h.get("columnType") for h in headers if isinstance(h, dict)]
     rows = body.get("rows") or []  # omitted when there is no data yet
