@@ -16,16 +16,11 @@
 #}
 {% macro account_daily_rollup(group_by) -%}
 {%- set watermark = incremental_watermark() %}
-{%- set rewrite_from = none %}
-{%- if watermark is not none and execute %}
-    {# The earliest recomputed day, as a literal: pushes down to the scan. #}
-    {%- set rewrite_from_query -%}
-        select coalesce(min(metric_date), date '9999-12-31') from {{ ref('fct_account_daily') }}
-        where department is not null
-            and loaded_through_at > {{ watermark }}
-    {%- endset %}
-    {%- set rewrite_from = run_query(rewrite_from_query).rows[0][0] %}
-{%- endif %}
+{# The earliest recomputed day, as a literal: pushes down to the scan. #}
+{%- set rewrite_from = day_bound(
+    ref('fct_account_daily'),
+    none if watermark is none else 'department is not null and ' ~ changed_after(watermark)
+) %}
 
 with
 

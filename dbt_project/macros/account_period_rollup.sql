@@ -36,56 +36,29 @@
 
 {%- set watermark = incremental_watermark() %}
 {%- set history = 'interval 371 days' if grain == 'week' else 'interval 13 months' %}
-{%- set read_from = none %}
-{%- if watermark is not none and execute %}
-    {# The earliest day any account reads (the day before its first rewritten period), as a
-       literal: pushes down to the scan. #}
-    {%- set read_from_query -%}
-        select coalesce(
-            cast(date_trunc('{{ grain }}', min(metric_date)) as date) - 1, date '9999-12-31'
-        )
-        from {{ ref('fct_account_daily') }}
-        where loaded_through_at > {{ watermark }}
-    {%- endset %}
-    {%- set read_from = run_query(read_from_query).rows[0][0] %}
-{%- endif %}
+{%- set period_start = "cast(date_trunc('" ~ grain ~ "', min(metric_date)) as date)" %}
+{# The earliest day any account reads (the day before its first rewritten period), as a literal:
+   pushes down to the scan. #}
+{%- set read_from = day_bound(ref('fct_account_daily'), changed_after(watermark), period_start ~ ' - 1') %}
 
 with
 
 account_daily_all as (
 
-    select * from {{ ref('fct_account_daily') }}
-    {%- if read_from is not none %}
-    where metric_date >= date '{{ read_from }}'
-    {%- endif %}
+    {{ select_from_day(ref('fct_account_daily'), read_from) }}
 
 ),
 
 rebuild_plan as (
 
-    select
-        platform,
-        account_id,
-        cast(date_trunc('{{ grain }}', min(metric_date)) as date) as output_from
-    from account_daily_all
-    {%- if watermark is not none %}
-    where loaded_through_at > {{ watermark }}
-    {%- endif %}
-    group by platform, account_id
+    {{ rebuild_plan_of('account_daily_all', output_from=period_start, watermark=watermark) }}
 
 ),
 
 {# The days of the rewritten periods and the day before them (a full build: every day). #}
 account_daily as (
 
-    select
-        account_daily_all.*,
-        rebuild_plan.output_from
-    from account_daily_all
-    inner join rebuild_plan
-        on account_daily_all.platform = rebuild_plan.platform
-        and account_daily_all.account_id = rebuild_plan.account_id
-        and account_daily_all.metric_date >= rebuild_plan.output_from - 1
+    {{ days_in_rebuild_plan('account_daily_all', days_before=1) }}
 
 ),
 

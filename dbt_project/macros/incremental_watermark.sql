@@ -77,3 +77,37 @@
     {%- endset -%}
     {{ return(run_query(query).rows[0][0]) }}
 {%- endmacro %}
+
+{#
+    day_bound(relation, condition, day): the date `day` (an aggregate, default min(metric_date))
+    over the rows of `relation` that meet `condition`, 9999-12-31 when no row does; none when
+    `condition` is none (a full build: nothing to bound) and at parse time. Models and tests
+    compute it before they run and inline it (select_from_day), so their scans are bounded by it
+    (a subquery would not push down).
+
+    changed_after(watermark, column): the condition "`column` is newer than `watermark`" for
+    day_bound, or none when there is no watermark (a full build).
+
+    select_from_day(relation, first_day): every row of `relation`, or only the rows from
+    metric_date `first_day` on when it is not none.
+#}
+{% macro day_bound(relation, condition, day='min(metric_date)') -%}
+    {%- if condition is none or not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select coalesce({{ day }}, date '9999-12-31') from {{ relation }} where {{ condition }}
+    {%- endset -%}
+    {{ return(run_query(query).rows[0][0]) }}
+{%- endmacro %}
+
+{% macro changed_after(watermark, column='loaded_through_at') -%}
+    {{ return(none if watermark is none else column ~ ' > ' ~ watermark) }}
+{%- endmacro %}
+
+{% macro select_from_day(relation, first_day) -%}
+    select * from {{ relation }}
+    {%- if first_day is not none %}
+    where metric_date >= date '{{ first_day }}'
+    {%- endif %}
+{%- endmacro %}

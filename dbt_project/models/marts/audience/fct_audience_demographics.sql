@@ -16,10 +16,7 @@
     clear is_latest_snapshot on superseded days and refresh the department.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{{ refresh_account_attributes(this, per_1000=false) }}",
         "{{ clear_superseded_snapshots(this) }}",
@@ -43,10 +40,7 @@ with
 
 demographics_all as (
 
-    select * from {{ ref('int_audience_demographics_unioned') }}
-    {%- if first_touched_date is not none %}
-    where metric_date >= date '{{ first_touched_date }}'
-    {%- endif %}
+    {{ select_from_day(ref('int_audience_demographics_unioned'), first_touched_date) }}
 
 ),
 

@@ -16,10 +16,7 @@
     ranks that moved.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'object_id'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{{ refresh_account_attributes(this, per_1000=false) }}",
         "{{ refresh_post_ranks(this) }}",

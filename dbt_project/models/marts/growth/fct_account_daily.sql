@@ -13,10 +13,7 @@
     differ.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{{ refresh_account_attributes(this) }}",
     ],
@@ -60,28 +57,19 @@ with
 
 account_days_spined as (
 
-    select * from {{ ref('int_account_days_spined') }}
-    {%- if first_touched_date is not none %}
-    where metric_date >= date '{{ first_touched_date }}'
-    {%- endif %}
+    {{ select_from_day(ref('int_account_days_spined'), first_touched_date) }}
 
 ),
 
 followers_daily as (
 
-    select * from {{ ref('int_followers_daily_reconstructed') }}
-    {%- if first_touched_date is not none %}
-    where metric_date >= date '{{ first_touched_date }}'
-    {%- endif %}
+    {{ select_from_day(ref('int_followers_daily_reconstructed'), first_touched_date) }}
 
 ),
 
 metrics_daily as (
 
-    select * from {{ ref('int_account_metrics_daily') }}
-    {%- if first_touched_date is not none %}
-    where metric_date >= date '{{ first_touched_date }}'
-    {%- endif %}
+    {{ select_from_day(ref('int_account_metrics_daily'), first_touched_date) }}
 
 ),
 
@@ -121,15 +109,7 @@ posts_published_daily as (
 
 ),
 
-{% if watermark is none -%}
-rebuild_plan as (
-
-    select platform, account_id, min(metric_date) as output_from
-    from account_days_spined
-    group by platform, account_id
-
-),
-{%- else -%}
+{% if watermark is not none -%}
 touched_days as (
 
     select platform, account_id, metric_date from followers_daily
@@ -146,24 +126,18 @@ touched_days as (
     group by platform, account_id
 
 ),
+{%- endif %}
 
+{# Per account, the first day to write: its first day (a full build) or first touched day. #}
 rebuild_plan as (
 
-    select platform, account_id, min(metric_date) as output_from
-    from touched_days
-    group by platform, account_id
+    {{ rebuild_plan_of('account_days_spined' if watermark is none else 'touched_days') }}
 
 ),
-{%- endif %}
 
 account_days as (
 
-    select account_days_spined.*
-    from account_days_spined
-    inner join rebuild_plan
-        on account_days_spined.platform = rebuild_plan.platform
-        and account_days_spined.account_id = rebuild_plan.account_id
-        and account_days_spined.metric_date >= rebuild_plan.output_from
+    {{ days_in_rebuild_plan('account_days_spined') }}
 
 ),
 

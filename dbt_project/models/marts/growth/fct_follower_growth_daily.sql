@@ -11,66 +11,33 @@
     (loaded_through_at), reading the 90 days before it for the windows.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date'],
-    on_schema_change='append_new_columns',
     post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
 ) }}
 {%- set watermark = incremental_watermark() %}
 {%- set longest_window_days = 90 %}
-{%- set read_from = none %}
-{%- if watermark is not none and execute %}
-    {# The earliest day any account reads, as a literal: pushes down to the scan. #}
-    {%- set read_from_query -%}
-        select coalesce(min(metric_date) - {{ longest_window_days }}, date '9999-12-31')
-        from {{ ref('fct_account_daily') }}
-        where loaded_through_at > {{ watermark }}
-    {%- endset %}
-    {%- set read_from = run_query(read_from_query).rows[0][0] %}
-{%- endif %}
+{# The earliest day any account reads, as a literal: pushes down to the scan. #}
+{%- set read_from = day_bound(
+    ref('fct_account_daily'), changed_after(watermark), 'min(metric_date) - ' ~ longest_window_days
+) %}
 
 with
 
 account_daily_all as (
 
-    select * from {{ ref('fct_account_daily') }}
-    {%- if read_from is not none %}
-    where metric_date >= date '{{ read_from }}'
-    {%- endif %}
+    {{ select_from_day(ref('fct_account_daily'), read_from) }}
 
 ),
 
-{% if watermark is none -%}
 rebuild_plan as (
 
-    select platform, account_id, min(metric_date) as output_from
-    from account_daily_all
-    group by platform, account_id
+    {{ rebuild_plan_of('account_daily_all', watermark=watermark) }}
 
 ),
-{%- else -%}
-rebuild_plan as (
-
-    select platform, account_id, min(metric_date) as output_from
-    from account_daily_all
-    where loaded_through_at > {{ watermark }}
-    group by platform, account_id
-
-),
-{%- endif %}
 
 account_daily as (
 
-    select
-        account_daily_all.*,
-        rebuild_plan.output_from
-    from account_daily_all
-    inner join rebuild_plan
-        on account_daily_all.platform = rebuild_plan.platform
-        and account_daily_all.account_id = rebuild_plan.account_id
-        and account_daily_all.metric_date
-            >= rebuild_plan.output_from - {{ longest_window_days }}
+    {{ days_in_rebuild_plan('account_daily_all', days_before=longest_window_days) }}
 
 ),
 

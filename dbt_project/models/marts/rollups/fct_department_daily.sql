@@ -4,10 +4,7 @@
     only; unique reach is never summed). Logic: macro account_daily_rollup.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['department', 'platform', 'metric_date'],
-    on_schema_change='append_new_columns',
 ) }}
 
 {{ account_daily_rollup(['department', 'platform']) }}

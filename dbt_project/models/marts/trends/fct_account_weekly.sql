@@ -5,10 +5,7 @@
     Logic: macro account_period_rollup (macros/account_period_rollup.sql).
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'week_start'],
-    on_schema_change='append_new_columns',
     post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
 ) }}
 

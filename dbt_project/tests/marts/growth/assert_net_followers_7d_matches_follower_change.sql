@@ -11,14 +11,9 @@
     before the earliest recent day, so the check reads the recent slice, not the history.
 #}
 {%- set threshold = recent_threshold(ref('fct_follower_growth_daily'), 'loaded_through_at') %}
-{%- set earliest_recent_day = none %}
-{%- if threshold is not none %}
-    {%- set earliest_query -%}
-        select coalesce(min(metric_date), date '9999-12-31') from {{ ref('fct_follower_growth_daily') }}
-        where loaded_through_at >= {{ threshold }}
-    {%- endset %}
-    {%- set earliest_recent_day = run_query(earliest_query).rows[0][0] %}
-{%- endif %}
+{%- set earliest_recent_day = day_bound(
+    ref('fct_follower_growth_daily'), none if threshold is none else 'loaded_through_at >= ' ~ threshold
+) %}
 
 with
 
