@@ -52,13 +52,7 @@ aggregated as (
         cast(count(followers) as integer) as accounts_with_followers,
         cast(sum(followers) as bigint) as followers,
         bool_or(is_estimated) or count(followers) < count(*) as is_estimated,
-        cast(sum(followers_gained) as bigint) as followers_gained,
-        cast(sum(followers_lost) as bigint) as followers_lost,
-        cast(sum(net_followers) as bigint) as net_followers,
-        cast(sum(views) as bigint) as views,
-        cast(sum(engagements) as bigint) as engagements,
-        cast(sum(watch_time_minutes) as bigint) as watch_time_minutes,
-        cast(sum(posts_published) as bigint) as posts_published,
+        {{ summed_additive_metrics() }},
         max(loaded_through_at) as loaded_through_at
     from account_daily
     group by {{ group_by | join(', ') }}, metric_date
@@ -88,3 +82,4 @@ final as (
 
 select * from final
 {%- endmacro %}
+

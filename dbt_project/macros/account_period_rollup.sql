@@ -83,13 +83,7 @@ aggregated as (
         count(*) as days_with_data,
         count(net_followers) as days_with_net_followers,
         max(metric_date) as last_metric_date,
-        cast(sum(followers_gained) as bigint) as followers_gained,
-        cast(sum(followers_lost) as bigint) as followers_lost,
-        cast(sum(net_followers) as bigint) as net_followers,
-        cast(sum(views) as bigint) as views,
-        cast(sum(engagements) as bigint) as engagements,
-        cast(sum(watch_time_minutes) as bigint) as watch_time_minutes,
-        cast(sum(posts_published) as bigint) as posts_published
+        {{ summed_additive_metrics() }}
     from dated
     group by platform, account_id, {{ start_col }}
 

@@ -106,3 +106,16 @@ renamed as (
 select * from renamed
 {%- endif %}
 {%- endmacro %}
+
+{#
+    stage_snapshots(relation, pivot): a platform's nightly snapshot staging model (one row per
+    account x snapshot day): the account node's counters it read (metric_source `node`, period
+    `snapshot`), pivoted to the columns `pivot` names (metric_name -> column).
+#}
+{% macro stage_snapshots(relation, pivot) -%}
+    {{ stage_observations(
+        relation,
+        where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
+        pivot=pivot
+    ) }}
+{%- endmacro %}

@@ -19,9 +19,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date', 'audience_type', 'age_group', 'gender'],
-    on_schema_change='append_new_columns',
 ) }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
 {%- set touched_filter = '' %}
@@ -131,34 +129,16 @@ aggregated as (
         gender,
         string_agg(distinct age_group_as_delivered || ',' || gender_as_delivered, ';')
             as breakdown_as_delivered,
-        sum(audience_count) as audience_count,
+        cast(sum(audience_count) as bigint) as audience_count,
         sum(audience_percentage) as audience_percentage,
         max(observed_at) as observed_at,
         max(last_loaded_at) as last_loaded_at
     from canonical
     group by platform, account_id, metric_date, audience_type, age_group, gender
 
-),
-
-final as (
-
-    select
-        platform,
-        account_id,
-        metric_date,
-        audience_type,
-        age_group,
-        gender,
-        breakdown_as_delivered,
-        cast(audience_count as bigint) as audience_count,
-        audience_percentage,
-        observed_at,
-        last_loaded_at
-    from aggregated
-
 )
 
-select * from final
+select * from aggregated
 {%- if watermark is not none %}
 {# A cell is re-derived when any of its inputs is newer than the watermark. #}
 where last_loaded_at > {{ touched_since }}

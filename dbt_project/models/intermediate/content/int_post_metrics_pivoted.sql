@@ -23,9 +23,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'object_type', 'object_id'],
-    on_schema_change='append_new_columns',
 ) }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
 

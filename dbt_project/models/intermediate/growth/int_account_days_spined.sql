@@ -14,7 +14,6 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='append_new_columns',
 ) }}
 {%- set watermark = incremental_watermark() %}
 

@@ -25,9 +25,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date'],
-    on_schema_change='append_new_columns',
 ) }}
 -- depends_on: {{ ref('base_youtube__observations') }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
@@ -72,65 +70,41 @@ youtube_daily as (
 
 ),
 
-facebook_daily as (
+{# The recipe of the two Meta platforms (the table above): output column, the Facebook and the
+   Instagram metric (none: the platform has none, NULL), and the period. #}
+{%- set meta_recipe = [
+    ['views', 'page_media_view', 'views', 'day'],
+    ['reach', 'page_total_media_view_unique', 'reach', 'day'],
+    ['reach_7d', 'page_total_media_view_unique', 'reach', 'week'],
+    ['reach_28d', 'page_total_media_view_unique', 'reach', 'days_28'],
+    ['engagements', 'page_post_engagements', 'total_interactions', 'day'],
+    ['watch_time_minutes', none, none, 'day'],
+    ['accounts_engaged', none, 'accounts_engaged', 'day'],
+] %}
+{%- for platform in ['facebook', 'instagram'] %}
+
+{{ platform }}_daily as (
 
     select
         platform,
         account_id,
         metric_date,
+        {%- for column, facebook_metric, instagram_metric, period in meta_recipe %}
+        {%- set metric = facebook_metric if platform == 'facebook' else instagram_metric %}
+        {%- if metric is none %}
+        cast(null as bigint) as {{ column }},
+        {%- else %}
         cast(max(metric_value) filter (
-            where metric_name = 'page_media_view' and period = 'day'
-        ) as bigint) as views,
-        cast(max(metric_value) filter (
-            where metric_name = 'page_total_media_view_unique' and period = 'day'
-        ) as bigint) as reach,
-        cast(max(metric_value) filter (
-            where metric_name = 'page_total_media_view_unique' and period = 'week'
-        ) as bigint) as reach_7d,
-        cast(max(metric_value) filter (
-            where metric_name = 'page_total_media_view_unique' and period = 'days_28'
-        ) as bigint) as reach_28d,
-        cast(max(metric_value) filter (
-            where metric_name = 'page_post_engagements' and period = 'day'
-        ) as bigint) as engagements,
-        cast(null as bigint) as watch_time_minutes,
-        cast(null as bigint) as accounts_engaged,
+            where metric_name = '{{ metric }}' and period = '{{ period }}'
+        ) as bigint) as {{ column }},
+        {%- endif %}
+        {%- endfor %}
         max(last_loaded_at) as last_loaded_at
-    from facebook_insights
+    from {{ platform }}_insights
     group by platform, account_id, metric_date
 
 ),
-
-instagram_daily as (
-
-    select
-        platform,
-        account_id,
-        metric_date,
-        cast(max(metric_value) filter (
-            where metric_name = 'views' and period = 'day'
-        ) as bigint) as views,
-        cast(max(metric_value) filter (
-            where metric_name = 'reach' and period = 'day'
-        ) as bigint) as reach,
-        cast(max(metric_value) filter (
-            where metric_name = 'reach' and period = 'week'
-        ) as bigint) as reach_7d,
-        cast(max(metric_value) filter (
-            where metric_name = 'reach' and period = 'days_28'
-        ) as bigint) as reach_28d,
-        cast(max(metric_value) filter (
-            where metric_name = 'total_interactions' and period = 'day'
-        ) as bigint) as engagements,
-        cast(null as bigint) as watch_time_minutes,
-        cast(max(metric_value) filter (
-            where metric_name = 'accounts_engaged' and period = 'day'
-        ) as bigint) as accounts_engaged,
-        max(last_loaded_at) as last_loaded_at
-    from instagram_insights
-    group by platform, account_id, metric_date
-
-),
+{%- endfor %}
 
 youtube_metrics_daily as (
 

@@ -54,9 +54,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'account_id', 'metric_date'],
-    on_schema_change='append_new_columns',
 ) }}
 {%- set watermark = incremental_watermark() %}
 {%- set platforms = ['facebook', 'instagram', 'youtube', 'snapchat'] %}
@@ -153,10 +151,7 @@ youtube_anchors as (
         youtube_snapshot_bounds.subscriber_count_rounded as anchor_followers,
         youtube_snapshot_bounds.followers_max_error as anchor_max_error
     from youtube_snapshot_bounds
-    inner join youtube_daily
-        on youtube_snapshot_bounds.platform = youtube_daily.platform
-        and youtube_snapshot_bounds.account_id = youtube_daily.account_id
-        and youtube_snapshot_bounds.metric_date = youtube_daily.metric_date
+    inner join youtube_daily using (platform, account_id, metric_date)
     where youtube_daily.subscribers_gained is not null
         and youtube_daily.subscribers_lost is not null
     qualify row_number() over (
@@ -225,30 +220,10 @@ rebuild_plan as (
 {%- else -%}
 touched_days as (
 
-    select platform, account_id, metric_date from facebook_insights
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from facebook_snapshots
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from instagram_insights
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from instagram_snapshots
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from youtube_daily
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from youtube_snapshots
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from snapchat_snapshots
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, max(metric_date) - {{ var('daily_lookback_days') - 1 }}
-    from {{ this }}
-    group by platform, account_id
+    {{ touched_account_days([
+        'facebook_insights', 'facebook_snapshots', 'instagram_insights', 'instagram_snapshots',
+        'youtube_daily', 'youtube_snapshots', 'snapchat_snapshots',
+    ], watermark) }}
     union all
     {# Days new to the spine without a follower input (e.g. a backfilled views-only day): the
        spine stamps the days it appends. #}
@@ -284,12 +259,8 @@ anchored_changes as (
             bool_or(known_totals.metric_date >= changed_accounts.changed_from), false
         ) as has_known_total_after_change
     from changed_accounts
-    left join known_totals
-        on changed_accounts.platform = known_totals.platform
-        and changed_accounts.account_id = known_totals.account_id
-    left join account_date_ranges
-        on changed_accounts.platform = account_date_ranges.platform
-        and changed_accounts.account_id = account_date_ranges.account_id
+    left join known_totals using (platform, account_id)
+    left join account_date_ranges using (platform, account_id)
     group by changed_accounts.platform, changed_accounts.account_id
 
 ),
@@ -325,12 +296,8 @@ rebuild_plan as (
             else account_date_ranges.first_metric_date
         end as output_from
     from anchored_changes
-    left join youtube_anchors
-        on anchored_changes.platform = youtube_anchors.platform
-        and anchored_changes.account_id = youtube_anchors.account_id
-    left join account_date_ranges
-        on anchored_changes.platform = account_date_ranges.platform
-        and anchored_changes.account_id = account_date_ranges.account_id
+    left join youtube_anchors using (platform, account_id)
+    left join account_date_ranges using (platform, account_id)
 
 )
 {%- endif %}
@@ -498,21 +465,11 @@ daily as (
         youtube_anchors.anchor_followers,
         youtube_anchors.anchor_max_error
     from account_days
-    left join follower_flows
-        on account_days.platform = follower_flows.platform
-        and account_days.account_id = follower_flows.account_id
-        and account_days.metric_date = follower_flows.metric_date
+    left join follower_flows using (platform, account_id, metric_date)
     left join follower_snapshots_read as follower_snapshots
-        on account_days.platform = follower_snapshots.platform
-        and account_days.account_id = follower_snapshots.account_id
-        and account_days.metric_date = follower_snapshots.metric_date
-    left join youtube_own_snapshots
-        on account_days.platform = youtube_own_snapshots.platform
-        and account_days.account_id = youtube_own_snapshots.account_id
-        and account_days.metric_date = youtube_own_snapshots.metric_date
-    left join youtube_anchors
-        on account_days.platform = youtube_anchors.platform
-        and account_days.account_id = youtube_anchors.account_id
+        using (platform, account_id, metric_date)
+    left join youtube_own_snapshots using (platform, account_id, metric_date)
+    left join youtube_anchors using (platform, account_id)
 
 ),
 

@@ -61,9 +61,7 @@ own as (
         cast(null as bigint) as interactions_28d,
         false as posts_28d_is_lower_bound
     from own_snapshots
-    inner join registry
-        on own_snapshots.platform = registry.platform
-        and own_snapshots.account_id = registry.account_id
+    inner join registry using (platform, account_id)
     cross join organisation
 
 ),

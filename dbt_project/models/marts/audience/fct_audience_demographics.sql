@@ -16,6 +16,7 @@
     clear is_latest_snapshot on superseded days and refresh the department.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'account_id', 'metric_date'],
     post_hook=[
         "{{ refresh_account_attributes(this, per_1000=false) }}",
@@ -172,13 +173,8 @@ final as (
     from shares
     left join reported_ages
         on shares.age_group = reported_ages.age_group
-    left join account_daily
-        on shares.platform = account_daily.platform
-        and shares.account_id = account_daily.account_id
-        and shares.metric_date = account_daily.metric_date
-    left join registry_accounts
-        on shares.platform = registry_accounts.platform
-        and shares.account_id = registry_accounts.account_id
+    left join account_daily using (platform, account_id, metric_date)
+    left join registry_accounts using (platform, account_id)
     left join organisation
         on true
 

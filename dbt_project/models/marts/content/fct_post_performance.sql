@@ -16,6 +16,7 @@
     ranks that moved.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'object_id'],
     post_hook=[
         "{{ refresh_account_attributes(this, per_1000=false) }}",
@@ -130,13 +131,8 @@ enriched as (
         ) as published_local_at,
         account_daily.followers as account_followers
     from joined
-    left join registry_accounts
-        on joined.platform = registry_accounts.platform
-        and joined.account_id = registry_accounts.account_id
-    left join account_daily
-        on joined.platform = account_daily.platform
-        and joined.account_id = account_daily.account_id
-        and joined.metric_date = account_daily.metric_date
+    left join registry_accounts using (platform, account_id)
+    left join account_daily using (platform, account_id, metric_date)
     left join organisation
         on true
 

@@ -13,6 +13,7 @@
     differ.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'account_id', 'metric_date'],
     post_hook=[
         "{{ refresh_account_attributes(this) }}",
@@ -112,18 +113,11 @@ posts_published_daily as (
 {% if watermark is not none -%}
 touched_days as (
 
-    select platform, account_id, metric_date from followers_daily
-    where loaded_through_at > {{ watermark }}
-    union all
-    select platform, account_id, metric_date from metrics_daily
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, published_platform_date from posts
-    where last_loaded_at > {{ watermark }}
-    union all
-    select platform, account_id, max(metric_date) - {{ var('daily_lookback_days') - 1 }}
-    from {{ this }}
-    group by platform, account_id
+    {{ touched_account_days([
+        ['followers_daily', 'loaded_through_at', 'metric_date'],
+        'metrics_daily',
+        ['posts', 'last_loaded_at', 'published_platform_date'],
+    ], watermark) }}
 
 ),
 {%- endif %}
@@ -176,24 +170,11 @@ joined as (
         end as posts_published,
         organisation.population
     from account_days
-    left join followers_daily
-        on account_days.platform = followers_daily.platform
-        and account_days.account_id = followers_daily.account_id
-        and account_days.metric_date = followers_daily.metric_date
-    left join metrics_daily
-        on account_days.platform = metrics_daily.platform
-        and account_days.account_id = metrics_daily.account_id
-        and account_days.metric_date = metrics_daily.metric_date
-    left join posts_published_daily
-        on account_days.platform = posts_published_daily.platform
-        and account_days.account_id = posts_published_daily.account_id
-        and account_days.metric_date = posts_published_daily.metric_date
-    left join accounts_with_posts
-        on account_days.platform = accounts_with_posts.platform
-        and account_days.account_id = accounts_with_posts.account_id
-    left join registry_accounts
-        on account_days.platform = registry_accounts.platform
-        and account_days.account_id = registry_accounts.account_id
+    left join followers_daily using (platform, account_id, metric_date)
+    left join metrics_daily using (platform, account_id, metric_date)
+    left join posts_published_daily using (platform, account_id, metric_date)
+    left join accounts_with_posts using (platform, account_id)
+    left join registry_accounts using (platform, account_id)
     left join organisation
         on true
 

@@ -11,6 +11,7 @@
     (loaded_through_at), reading the 90 days before it for the windows.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'account_id', 'metric_date'],
     post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
 ) }}

@@ -97,9 +97,7 @@ consecutive_failures as (
         account_runs.account_id,
         count(*) as consecutive_failed_runs
     from account_runs
-    left join run_summary
-        on account_runs.platform = run_summary.platform
-        and account_runs.account_id = run_summary.account_id
+    left join run_summary using (platform, account_id)
     where account_runs.run_status = 'failed'
         and account_runs.finished_at > coalesce(
             run_summary.last_successful_load_at, timestamptz '1970-01-01 00:00:00+00'
@@ -245,24 +243,12 @@ joined as (
             coalesce(platform_retired.platform_retired_metrics, [])
         ))) as retired_metrics
     from accounts
-    left join registry_accounts
-        on accounts.platform = registry_accounts.platform
-        and accounts.account_id = registry_accounts.account_id
-    left join run_summary
-        on accounts.platform = run_summary.platform
-        and accounts.account_id = run_summary.account_id
-    left join consecutive_failures
-        on accounts.platform = consecutive_failures.platform
-        and accounts.account_id = consecutive_failures.account_id
-    left join last_data
-        on accounts.platform = last_data.platform
-        and accounts.account_id = last_data.account_id
-    left join coverage_summary
-        on accounts.platform = coverage_summary.platform
-        and accounts.account_id = coverage_summary.account_id
-    left join coverage_retired
-        on accounts.platform = coverage_retired.platform
-        and accounts.account_id = coverage_retired.account_id
+    left join registry_accounts using (platform, account_id)
+    left join run_summary using (platform, account_id)
+    left join consecutive_failures using (platform, account_id)
+    left join last_data using (platform, account_id)
+    left join coverage_summary using (platform, account_id)
+    left join coverage_retired using (platform, account_id)
     left join token_summary
         on accounts.platform = token_summary.platform
     left join platform_retired

@@ -16,12 +16,10 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=[
         'platform', 'account_id', 'object_type', 'object_id', 'metric_source', 'metric_name',
         'period', 'metric_type', 'dimension', 'dimension_value', 'metric_date',
     ],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}delete from {{ this }} where not is_restated{% endif %}",
         "{{ refresh_account_attributes(this, per_1000=false) }}",
@@ -99,9 +97,7 @@ final as (
         observations.last_loaded_at
 
     from observations
-    left join registry_accounts
-        on observations.platform = registry_accounts.platform
-        and observations.account_id = registry_accounts.account_id
+    left join registry_accounts using (platform, account_id)
 
 )
 

@@ -4,6 +4,7 @@
     only; unique reach is never summed). Logic: macro account_daily_rollup.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['department', 'platform', 'metric_date'],
 ) }}
 

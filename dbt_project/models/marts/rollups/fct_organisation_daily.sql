@@ -4,6 +4,7 @@
     reach is never summed). Logic: macro account_daily_rollup.
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'metric_date'],
 ) }}
 

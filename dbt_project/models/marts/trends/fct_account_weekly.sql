@@ -5,6 +5,7 @@
     Logic: macro account_period_rollup (macros/account_period_rollup.sql).
 #}
 {{ config(
+    materialized='incremental',
     unique_key=['platform', 'account_id', 'week_start'],
     post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
 ) }}

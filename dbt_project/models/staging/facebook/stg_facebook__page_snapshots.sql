@@ -5,8 +5,4 @@
     the page_follows insight is missing.
 #}
 
-{{ stage_observations(
-    ref('base_facebook__observations'),
-    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
-    pivot={'followers_count': 'followers', 'fan_count': 'page_likes'}
-) }}
+{{ stage_snapshots(ref('base_facebook__observations'), {'followers_count': 'followers', 'fan_count': 'page_likes'}) }}

@@ -9,9 +9,7 @@
 #}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['platform', 'post_id'],
-    on_schema_change='append_new_columns',
 ) }}
 
 {{ latest_object_listing(source('facebook', 'objects'), 'facebook', 'post', 'post_id') }}

@@ -5,12 +5,8 @@
     anchors of follower history (earlier days are reconstructed from the daily flows).
 #}
 
-{{ stage_observations(
-    ref('base_instagram__observations'),
-    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
-    pivot={
-        'followers_count': 'followers',
-        'follows_count': 'follows',
-        'media_count': 'media_count',
-    }
-) }}
+{{ stage_snapshots(ref('base_instagram__observations'), {
+    'followers_count': 'followers',
+    'follows_count': 'follows',
+    'media_count': 'media_count',
+}) }}

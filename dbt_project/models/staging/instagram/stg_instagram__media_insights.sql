@@ -1,8 +1,7 @@
 {#
     One row per Instagram media x lifetime metric (name, breakdown) x snapshot day: the latest
-    observation of that key. Post insights are lifetime-to-date values: metric_date is the day the
-    value stands for ("end of that day"), so a media has one value per metric per night it was
-    fetched. Never sum them across days; take the latest day.
+    observation of that key. Lifetime-to-date values, read like stg_facebook__post_insights: one
+    value per metric per night the media was fetched; never sum them across days.
 #}
 
 {{ stage_observations(

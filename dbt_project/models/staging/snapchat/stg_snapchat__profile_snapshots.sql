@@ -6,8 +6,4 @@
     until the stats fields are known.
 #}
 
-{{ stage_observations(
-    ref('base_snapchat__observations'),
-    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
-    pivot={'subscriber_count': 'followers'}
-) }}
+{{ stage_snapshots(ref('base_snapchat__observations'), {'subscriber_count': 'followers'}) }}

@@ -8,12 +8,8 @@
     int_followers_daily_reconstructed), and everything derived from it is flagged is_estimated.
 #}
 
-{{ stage_observations(
-    ref('base_youtube__observations'),
-    where={'object_type': 'account', 'metric_source': 'node', 'period': 'snapshot'},
-    pivot={
-        'subscriberCount': 'subscriber_count_rounded',
-        'viewCount': 'view_count',
-        'videoCount': 'video_count',
-    }
-) }}
+{{ stage_snapshots(ref('base_youtube__observations'), {
+    'subscriberCount': 'subscriber_count_rounded',
+    'viewCount': 'view_count',
+    'videoCount': 'video_count',
+}) }}
