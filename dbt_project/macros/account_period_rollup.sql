@@ -30,6 +30,11 @@
     {%- set change_suffix, reach_col = 'mom_pct', 'reach_28d_at_month_end' -%}
     {%- set reach_source = 'reach_28d' -%}
 {%- endif -%}
+{{ config(
+    materialized='incremental',
+    unique_key=['platform', 'account_id', start_col],
+    post_hook=["{{ refresh_account_attributes(this, per_1000=false) }}"],
+) }}
 {%- set compared = [
     'followers', 'net_followers', 'views', 'engagements', reach_col, 'engagement_rate_by_views'
 ] -%}

@@ -15,6 +15,11 @@
 #}
 {% macro latest_object_listing(source_relation, platform, object_type, id_column) -%}
 {%- set load_ids = new_load_ids() %}
+{#- What a listing says about its object, read from raw.objects and from the model alike. #}
+{%- set listed = [
+    'account_id', 'load_id', 'content_type', 'product_type', 'permalink', 'caption',
+    'published_at', 'observed_at',
+] %}
 
 with
 
@@ -39,15 +44,10 @@ listings as (
 
     select
         source.platform,
-        source.account_id,
         source.object_id,
-        source.load_id,
-        source.content_type,
-        source.product_type,
-        source.permalink,
-        source.caption,
-        source.published_at,
-        source.observed_at,
+        {%- for column in listed %}
+        source.{{ column }},
+        {%- endfor %}
         coalesce(loads.committed_at, source.observed_at) as last_loaded_at
     from source
     left join loads
@@ -56,15 +56,10 @@ listings as (
     union all
     select
         platform,
-        account_id,
         {{ id_column }} as object_id,
-        load_id,
-        content_type,
-        product_type,
-        permalink,
-        caption,
-        published_at,
-        observed_at,
+        {%- for column in listed %}
+        {{ column }},
+        {%- endfor %}
         last_loaded_at
     from {{ this }}
     where {{ id_column }} in (select object_id from source)

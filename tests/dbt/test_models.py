@@ -585,35 +585,41 @@ def test_incremental_build_equals_a_full_build(warehouse: Path, raw_fixture: Pat
             assert incremental_rows == full_rows, mart
 
 
-def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, con, tmp_path: Path) -> None:
-    """Restate the Jan 8 page_follows stock to 1030: flows say +17 over the week, totals +30."""
-    broken = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse, broken)
+L3_OBSERVED_AT = datetime(2025, 1, 13, 3, tzinfo=UTC)
+
+
+def _copy_with_load_l3(warehouse: Path, tmp_path: Path, values: str, params: list) -> Path:
+    """A copy of the built warehouse to which load L3 (committed Jan 13, 03:05 UTC) appended one
+    observation: `values` are its columns from response_id to value (SQL, `?` for `params`)."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
     from ingestion.load.warehouse import connect
 
-    writer = connect(broken)
+    writer = connect(copy)
     try:
         writer.execute(
             "insert into raw.observations (load_id, response_id, platform, account_id, object_type,"
             " object_id, source, metric_name, period, metric_type, dimension, dimension_value,"
-            " metric_date, end_time, value, observed_at)"
-            " values ('L3', 'L3-r', 'facebook', ?, 'account', ?, 'insights',"
-            " 'page_follows', 'day', 'time_series', '', '', ?, ?, 1030, ?)",
-            [
-                FACEBOOK_PAGE_ID,
-                FACEBOOK_PAGE_ID,
-                date(2025, 1, 8),
-                datetime(2025, 1, 9, 8, tzinfo=UTC),
-                datetime(2025, 1, 13, 3, tzinfo=UTC),
-            ],
+            f" metric_date, end_time, value, observed_at) values ('L3', {values}, ?)",
+            [*params, L3_OBSERVED_AT],
         )
         writer.execute(
             "insert into raw.loads (load_id, run_id, started_at, committed_at, status)"
             " values ('L3', 'run-3', ?, ?, 'committed')",
-            [datetime(2025, 1, 13, 3, tzinfo=UTC), datetime(2025, 1, 13, 3, 5, tzinfo=UTC)],
+            [L3_OBSERVED_AT, datetime(2025, 1, 13, 3, 5, tzinfo=UTC)],
         )
     finally:
         writer.close()
+    return copy
+
+
+def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, con, tmp_path: Path) -> None:
+    """Restate the Jan 8 page_follows stock to 1030: flows say +17 over the week, totals +30."""
+    broken = _copy_with_load_l3(
+        warehouse, tmp_path,
+        "'L3-r', 'facebook', ?, 'account', ?, 'insights', 'page_follows', 'day', 'time_series', '', '', ?, ?, 1030",
+        [FACEBOOK_PAGE_ID, FACEBOOK_PAGE_ID, date(2025, 1, 8), datetime(2025, 1, 9, 8, tzinfo=UTC)],
+    )
 
     # An incremental rebuild over the existing marts, of the continuity test and what it needs.
     result, _ = run_dbt_build(broken, tmp_path, ["+assert_net_followers_7d_matches_follower_change"])
@@ -634,27 +640,11 @@ def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channe
     off, against 12,300's 50): it becomes the anchor, and the incremental run rewrites the whole
     channel from it, Jan 1 included, although the load only touched Jan 8. (The value is made up
     to cross a power of ten; the model does not judge it.)"""
-    moved = tmp_path / "warehouse.duckdb"
-    shutil.copy(warehouse, moved)
-    from ingestion.load.warehouse import connect
-
-    writer = connect(moved)
-    try:
-        writer.execute(
-            "insert into raw.observations (load_id, response_id, platform, account_id, object_type,"
-            " object_id, source, metric_name, period, metric_type, dimension, dimension_value,"
-            " metric_date, end_time, value, observed_at)"
-            " values ('L3', 'L3-yt', 'youtube', ?, 'account', ?, 'node', 'subscriberCount', 'snapshot', 'node',"
-            " '', '', ?, null, 9990, ?)",
-            [YOUTUBE_CHANNEL_ID, YOUTUBE_CHANNEL_ID, date(2025, 1, 8), datetime(2025, 1, 13, 3, tzinfo=UTC)],
-        )
-        writer.execute(
-            "insert into raw.loads (load_id, run_id, started_at, committed_at, status)"
-            " values ('L3', 'run-3', ?, ?, 'committed')",
-            [datetime(2025, 1, 13, 3, tzinfo=UTC), datetime(2025, 1, 13, 3, 5, tzinfo=UTC)],
-        )
-    finally:
-        writer.close()
+    moved = _copy_with_load_l3(
+        warehouse, tmp_path,
+        "'L3-yt', 'youtube', ?, 'account', ?, 'node', 'subscriberCount', 'snapshot', 'node', '', '', ?, null, 9990",
+        [YOUTUBE_CHANNEL_ID, YOUTUBE_CHANNEL_ID, date(2025, 1, 8)],
+    )
     result, _ = run_dbt_build(moved, tmp_path, ["+fct_follower_growth_daily"], command_name="run")
     assert result.returncode == 0, result.stdout[-5000:]
     with duckdb.connect(str(moved), read_only=True) as after:

@@ -29,35 +29,15 @@
 
 {#- The lifetime insights of posts and media on one vocabulary, optionally filtered (each read
     of it is filtered on its own: a shared CTE would be materialised over every post). #}
-{%- set unioned_sql -%}
-    select
-        platform,
-        account_id,
-        'post' as object_type,
-        post_id as object_id,
-        metric_name,
-        dimension_value,
-        metric_date,
-        observed_at,
-        last_loaded_at,
-        metric_value
-    from {{ ref('stg_facebook__post_insights') }}
-    where period = 'lifetime'{filter}
-    union all
-    select
-        platform,
-        account_id,
-        'media' as object_type,
-        media_id as object_id,
-        metric_name,
-        dimension_value,
-        metric_date,
-        observed_at,
-        last_loaded_at,
-        metric_value
-    from {{ ref('stg_instagram__media_insights') }}
-    where period = 'lifetime'{filter}
-{%- endset %}
+{%- set unioned_sql = posts_and_media(
+    ref('stg_facebook__post_insights'),
+    ref('stg_instagram__media_insights'),
+    [
+        'metric_name', 'dimension_value', 'metric_date', 'observed_at', 'last_loaded_at',
+        'metric_value',
+    ],
+    where="period = 'lifetime'{filter}",
+) %}
 
 with
 {%- if watermark is not none %}
@@ -119,21 +99,8 @@ pivoted as (
 final as (
 
     select
-        platform,
-        account_id,
-        object_type,
-        object_id,
-        metric_date,
-        observed_at,
-        last_loaded_at,
-        views,
-        reach,
-        reactions,
-        likes,
-        comments,
-        shares,
-        saves,
-        clicks,
+        {# total_interactions (Instagram's own total) only feeds engagements #}
+        * exclude (total_interactions),
         case
             when platform = 'facebook'
                 and (reactions is not null or clicks is not null)

@@ -8,47 +8,12 @@
 
 with
 
-facebook_posts as (
-
-    select * from {{ ref('stg_facebook__posts') }}
-
-),
-
-instagram_media as (
-
-    select * from {{ ref('stg_instagram__media') }}
-
-),
-
 unioned as (
 
-    select
-        platform,
-        account_id,
-        'post' as object_type,
-        post_id as object_id,
-        content_type,
-        product_type,
-        permalink,
-        caption,
-        published_at,
-        observed_at,
-        last_loaded_at
-    from facebook_posts
-    union all
-    select
-        platform,
-        account_id,
-        'media' as object_type,
-        media_id as object_id,
-        content_type,
-        product_type,
-        permalink,
-        caption,
-        published_at,
-        observed_at,
-        last_loaded_at
-    from instagram_media
+    {{ posts_and_media(ref('stg_facebook__posts'), ref('stg_instagram__media'), [
+        'content_type', 'product_type', 'permalink', 'caption', 'published_at', 'observed_at',
+        'last_loaded_at',
+    ]) }}
 
 ),
 

@@ -497,29 +497,22 @@ anchored as (
 
     select
         *,
-        ---------- the next known total (earliest day >= metric_date)
-        first_value(known_followers ignore nulls) over following_days as next_known_followers,
-        first_value(
-            case when known_followers is not null then cumulative_net end ignore nulls
-        ) over following_days as next_known_cumulative_net,
-        first_value(
-            case when known_followers is not null then cumulative_missing end ignore nulls
-        ) over following_days as next_known_cumulative_missing,
-        first_value(
-            case when known_followers is not null then metric_date end ignore nulls
-        ) over following_days as next_known_date,
-
-        ---------- the previous known total (latest day <= metric_date)
-        last_value(known_followers ignore nulls) over preceding_days as previous_known_followers,
-        last_value(
-            case when known_followers is not null then cumulative_net end ignore nulls
-        ) over preceding_days as previous_known_cumulative_net,
-        last_value(
-            case when known_followers is not null then cumulative_missing end ignore nulls
-        ) over preceding_days as previous_known_cumulative_missing,
-        last_value(
-            case when known_followers is not null then metric_date end ignore nulls
-        ) over preceding_days as previous_known_date,
+        {#- The next known total (earliest day >= metric_date) and the previous one (latest
+            day <= metric_date), with the running sums and the day at it. #}
+        {%- for side, value_at, days in [
+            ('next', 'first_value', 'following_days'), ('previous', 'last_value', 'preceding_days')
+        ] %}
+        {{ value_at }}(known_followers ignore nulls) over {{ days }} as {{ side }}_known_followers,
+        {%- for column, name in [
+            ('cumulative_net', 'cumulative_net'),
+            ('cumulative_missing', 'cumulative_missing'),
+            ('metric_date', 'date'),
+        ] %}
+        {{ value_at }}(
+            case when known_followers is not null then {{ column }} end ignore nulls
+        ) over {{ days }} as {{ side }}_known_{{ name }},
+        {%- endfor %}
+        {%- endfor %}
 
         ---------- YouTube: the running sums on the anchor day
         max(case when metric_date = anchor_date then cumulative_net end)
