@@ -44,7 +44,9 @@
 {%- set period_start = "cast(date_trunc('" ~ grain ~ "', min(metric_date)) as date)" %}
 {# The earliest day any account reads (the day before its first rewritten period), as a literal:
    pushes down to the scan. #}
-{%- set read_from = day_bound(ref('fct_account_daily'), changed_after(watermark), period_start ~ ' - 1') %}
+{%- set read_from = day_bound(
+    ref('fct_account_daily'), changed_after(watermark), period_start ~ ' - 1'
+) %}
 
 with
 

@@ -111,3 +111,26 @@
     where metric_date >= date '{{ first_day }}'
     {%- endif %}
 {%- endmacro %}
+
+{#
+    observation_lookback_from(watermark): where an intermediate model re-derives from in an
+    incremental run: the rows loaded after its watermark minus var observation_lookback_hours of
+    slack, as a SQL timestamp expression; none in a full build.
+
+    touched_day_filter(inputs, touched_since): " and metric_date >= date '<day>'" with the
+    earliest day among the `inputs` rows loaded since then (macro earliest_touched_date), for the
+    import CTEs' where clauses; '' in a full build.
+#}
+{% macro observation_lookback_from(watermark) -%}
+    {%- if watermark is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour") }}
+{%- endmacro %}
+
+{% macro touched_day_filter(inputs, touched_since) -%}
+    {%- if touched_since is none or not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(" and metric_date >= date '" ~ earliest_touched_date(inputs, touched_since) ~ "'") }}
+{%- endmacro %}

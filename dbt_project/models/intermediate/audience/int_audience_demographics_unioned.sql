@@ -22,15 +22,11 @@
     unique_key=['platform', 'account_id', 'metric_date', 'audience_type', 'age_group', 'gender'],
 ) }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
-{%- set touched_filter = '' %}
-{%- if watermark is not none and execute %}
-    {%- set touched_since = watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour" %}
-    {%- set first_touched_date = earliest_touched_date([
-        [ref('stg_instagram__account_insights'), 'true'],
-        [ref('stg_youtube__channel_demographics'), 'true'],
-    ], touched_since) %}
-    {%- set touched_filter = " and metric_date >= date '" ~ first_touched_date ~ "'" %}
-{%- endif %}
+{%- set touched_since = observation_lookback_from(watermark) %}
+{%- set touched_filter = touched_day_filter([
+    [ref('stg_instagram__account_insights'), 'true'],
+    [ref('stg_youtube__channel_demographics'), 'true'],
+], touched_since) %}
 
 with
 

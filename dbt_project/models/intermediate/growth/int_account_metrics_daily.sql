@@ -29,17 +29,13 @@
 ) }}
 -- depends_on: {{ ref('base_youtube__observations') }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
-{%- set touched_filter = '' %}
-{%- if watermark is not none and execute %}
-    {%- set touched_since = watermark ~ " - interval " ~ var('observation_lookback_hours') ~ " hour" %}
-    {%- set first_touched_date = earliest_touched_date([
-        [ref('stg_facebook__page_insights'), 'true'],
-        [ref('stg_instagram__account_insights'), 'true'],
-        [ref('base_youtube__observations'),
-         "object_type = 'account' and metric_source = 'insights' and period = 'day'"],
-    ], touched_since) %}
-    {%- set touched_filter = " and metric_date >= date '" ~ first_touched_date ~ "'" %}
-{%- endif %}
+{%- set touched_since = observation_lookback_from(watermark) %}
+{%- set touched_filter = touched_day_filter([
+    [ref('stg_facebook__page_insights'), 'true'],
+    [ref('stg_instagram__account_insights'), 'true'],
+    [ref('base_youtube__observations'),
+     "object_type = 'account' and metric_source = 'insights' and period = 'day'"],
+], touched_since) %}
 
 with
 

@@ -5,4 +5,7 @@
     the page_follows insight is missing.
 #}
 
-{{ stage_snapshots(ref('base_facebook__observations'), {'followers_count': 'followers', 'fan_count': 'page_likes'}) }}
+{{ stage_snapshots(ref('base_facebook__observations'), {
+    'followers_count': 'followers',
+    'fan_count': 'page_likes',
+}) }}

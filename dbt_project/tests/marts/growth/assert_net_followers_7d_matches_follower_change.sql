@@ -12,7 +12,8 @@
 #}
 {%- set threshold = recent_threshold(ref('fct_follower_growth_daily'), 'loaded_through_at') %}
 {%- set earliest_recent_day = day_bound(
-    ref('fct_follower_growth_daily'), none if threshold is none else 'loaded_through_at >= ' ~ threshold
+    ref('fct_follower_growth_daily'),
+    none if threshold is none else 'loaded_through_at >= ' ~ threshold
 ) %}
 
 with
