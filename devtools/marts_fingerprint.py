@@ -49,15 +49,18 @@ DEFAULT_DAYS = 21
 NIGHT_2_LOOKBACK_DAYS = 3
 # Columns whose values follow the wall clock of the build, not the data: the loads, runs and token
 # checks happen now, while the sandbox's clock and the health as-of instant are frozen.
-RUN_DEPENDENT = frozenset({
-    "loaded_through_at",  # daily, weekly, monthly, department, organisation marts: the newest load
-    "last_loaded_at",  # fct_post_performance, fct_audience_demographics, fct_metric_restatements
-    "latest_load_id",  # fct_metric_restatements: load ids carry the run's start time
-    "last_run_at", "last_successful_load_at",  # fct_account_health: when the runs happened
-    "hours_since_successful_load",  # fct_account_health: frozen as-of instant minus a real commit time
-    "token_checked_at",  # fct_account_health: when the ingest checked the token
-    "found_at",  # fct_data_quality_findings: when the check ran
-})
+RUN_DEPENDENT = frozenset(
+    {
+        "loaded_through_at",  # daily, weekly, monthly, department, organisation marts: the newest load
+        "last_loaded_at",  # fct_post_performance, fct_audience_demographics, fct_metric_restatements
+        "latest_load_id",  # fct_metric_restatements: load ids carry the run's start time
+        "last_run_at",  # fct_account_health: when the last run happened
+        "last_successful_load_at",  # fct_account_health: when the last load committed
+        "hours_since_successful_load",  # fct_account_health: frozen as-of instant minus a real commit time
+        "token_checked_at",  # fct_account_health: when the ingest checked the token
+        "found_at",  # fct_data_quality_findings: when the check ran
+    }
+)
 # Doubles are compared to this many decimals: DuckDB's parallel sums and window aggregates may
 # add the same numbers in another order from one build to the next (a last-bit difference).
 DOUBLE_DECIMALS = 9
@@ -70,11 +73,18 @@ def build(out_dir: Path, days: int = DEFAULT_DAYS, keep_home: bool = False) -> d
     home = out_dir / "home"
     shutil.rmtree(home, ignore_errors=True)
     warehouse = _build_warehouse(home, days)
-    fingerprint = {"made_from": {"registry": os.environ.get("SOCIALPULSE_ACCOUNTS", "config/accounts.yml"),
-                                 "seed": SEED, "now": NOW.isoformat(), "as_of": AS_OF.isoformat(), "days": days,
-                                 "night_2_lookback_days": NIGHT_2_LOOKBACK_DAYS,
-                                 "excluded_columns": sorted(RUN_DEPENDENT)},
-                   "relations": _export_marts(warehouse, out_dir)}
+    fingerprint = {
+        "made_from": {
+            "registry": os.environ.get("SOCIALPULSE_ACCOUNTS", "config/accounts.yml"),
+            "seed": SEED,
+            "now": NOW.isoformat(),
+            "as_of": AS_OF.isoformat(),
+            "days": days,
+            "night_2_lookback_days": NIGHT_2_LOOKBACK_DAYS,
+            "excluded_columns": sorted(RUN_DEPENDENT),
+        },
+        "relations": _export_marts(warehouse, out_dir),
+    }
     (out_dir / "fingerprint.json").write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
     if not keep_home:
         shutil.rmtree(home)
@@ -92,8 +102,13 @@ def _build_warehouse(home: Path, days: int) -> Path:
 
     registry_path = Path(os.environ.get("SOCIALPULSE_ACCOUNTS", REPO / "config" / "accounts.yml"))
     sizes = sizes_for_registry(registry_path)
-    config = SandboxConfig(accounts=max(sizes.accounts, 1), youtube_channels=sizes.youtube_channels,
-                           snapchat_profiles=sizes.snapchat_profiles, seed=SEED, now=NOW)
+    config = SandboxConfig(
+        accounts=max(sizes.accounts, 1),
+        youtube_channels=sizes.youtube_channels,
+        snapchat_profiles=sizes.snapchat_profiles,
+        seed=SEED,
+        now=NOW,
+    )
     with SandboxServer(config) as sandbox:
         os.environ.update({"SOCIALPULSE_HOME": str(home), "SOCIALPULSE_ACCOUNTS": str(registry_path)})
         os.environ.update(demo_env(load_registry(registry_path), home, sandbox.base_url))
@@ -116,8 +131,9 @@ def _night(now: datetime, lookback_days: int) -> Path:
     chain.run_peers(settings, report, now)
     if report.failed_accounts:
         raise SystemExit(f"ingest failed for {len(report.failed_accounts)} accounts, e.g. {report.failed_accounts[0]}")
-    result = transform.dbt(settings, "build", "--vars", json.dumps({"health_as_of_at": now.isoformat()}),
-                           log=lambda line: None)
+    result = transform.dbt(
+        settings, "build", "--vars", json.dumps({"health_as_of_at": now.isoformat()}), log=lambda line: None
+    )
     if result.returncode != 0:
         failed = ", ".join(n["unique_id"] for n in result.failed) or f"see {settings.home_abs / 'dbt_logs'}"
         raise SystemExit(f"dbt build failed: {failed}")
@@ -128,17 +144,27 @@ def _export_marts(warehouse: Path, out_dir: Path) -> dict[str, dict]:
     """One ordered parquet per marts relation, and its row count, content hash and columns."""
     relations: dict[str, dict] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = [r[0] for r in con.sql("select table_name from information_schema.tables "
-                                       "where table_schema = 'marts' order by table_name").fetchall()]
+        names = [
+            r[0]
+            for r in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+            ).fetchall()
+        ]
         for name in names:
-            types = dict(con.execute("select column_name, data_type from information_schema.columns where "
-                                     "table_schema = 'marts' and table_name = ? order by ordinal_position",
-                                     [name]).fetchall())
+            types = dict(
+                con.execute(
+                    "select column_name, data_type from information_schema.columns where "
+                    "table_schema = 'marts' and table_name = ? order by ordinal_position",
+                    [name],
+                ).fetchall()
+            )
             columns = [c for c in types if c not in RUN_DEPENDENT]
             ordered = f"select {', '.join(_selected(c, types[c]) for c in columns)} from marts.{name} order by all"
             con.execute(f"copy ({ordered}) to '{out_dir / (name + '.parquet')}' (format parquet)")
-            rows, digest = con.execute(f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
-                                       f"order by cast(t as varchar)), '')) from ({ordered}) as t").fetchone()
+            rows, digest = con.execute(
+                f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
+                f"order by cast(t as varchar)), '')) from ({ordered}) as t"
+            ).fetchone()
             relations[name] = {"rows": rows, "hash": digest, "columns": columns}
     return relations
 
@@ -174,13 +200,11 @@ def _compare_relation(name: str, a: dict | None, b: dict | None, dir_a: Path, di
         only_b = con.sql(f"select * from {side_b} except all select * from {side_a} order by all").fetchall()
     samples = "".join(f"\n    A only: {row}" for row in only_a[:SAMPLE_ROWS])
     samples += "".join(f"\n    B only: {row}" for row in only_b[:SAMPLE_ROWS])
-    return (f"differs: rows A {a['rows']} B {b['rows']}, only in A {len(only_a)}, only in B {len(only_b)}"
-            + samples)
+    return f"differs: rows A {a['rows']} B {b['rows']}, only in A {len(only_a)}, only in B {len(only_b)}" + samples
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.marts_fingerprint",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.marts_fingerprint", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build_cmd = sub.add_parser("build", help="build the marts from the sandbox and fingerprint them")
     build_cmd.add_argument("out_dir", type=Path)
@@ -195,8 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     fingerprint = build(args.out_dir, args.days, args.keep_home)
     rows = sum(r["rows"] for r in fingerprint["relations"].values())
-    print(f"{len(fingerprint['relations'])} marts relations, {rows} rows, fingerprint in "
-          f"{args.out_dir / 'fingerprint.json'} ({(datetime.now(UTC) - started) / timedelta(seconds=1):.0f} s)")
+    print(
+        f"{len(fingerprint['relations'])} marts relations, {rows} rows, fingerprint in "
+        f"{args.out_dir / 'fingerprint.json'} ({(datetime.now(UTC) - started) / timedelta(seconds=1):.0f} s)"
+    )
     return 0
 
 

@@ -616,7 +616,8 @@ def _copy_with_load_l3(warehouse: Path, tmp_path: Path, values: str, params: lis
 def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, con, tmp_path: Path) -> None:
     """Restate the Jan 8 page_follows stock to 1030: flows say +17 over the week, totals +30."""
     broken = _copy_with_load_l3(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         "'L3-r', 'facebook', ?, 'account', ?, 'insights', 'page_follows', 'day', 'time_series', '', '', ?, ?, 1030",
         [FACEBOOK_PAGE_ID, FACEBOOK_PAGE_ID, date(2025, 1, 8), datetime(2025, 1, 9, 8, tzinfo=UTC)],
     )
@@ -641,7 +642,8 @@ def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channe
     channel from it, Jan 1 included, although the load only touched Jan 8. (The value is made up
     to cross a power of ten; the model does not judge it.)"""
     moved = _copy_with_load_l3(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         "'L3-yt', 'youtube', ?, 'account', ?, 'node', 'subscriberCount', 'snapshot', 'node', '', '', ?, null, 9990",
         [YOUTUBE_CHANNEL_ID, YOUTUBE_CHANNEL_ID, date(2025, 1, 8)],
     )
