@@ -13,6 +13,15 @@ Both sides read the same platform days of the same sandbox accounts into a fresh
    reported, `--shard-size` sets SOCIALPULSE_FETCH_SHARD_SIZE).
 
     .venv/bin/python -m bench.bench_airflow [--accounts 10] [--lookback 3] [--executor celery] [--shard-size 50]
+                                            [--usage-limits] [--no-preload]
+
+The sandbox runs in its own process (bench.sandbox_host) on the machine's clock, with usage headroom
+like the other figures: the client's usage-based pacing never engages, so the figure is the
+scheduler's overhead, not the pacing (bench/pacing.py measures that). `--usage-limits` serves the
+sandbox's default limits instead (at 2,500 accounts per platform the fetch then paces itself to
+~70 s per shard of 250 accounts on both sides). `--no-preload` runs the Celery workers with Airflow's
+plain Celery settings, without the preload of the task modules (dags/dag_support/celery_config.py),
+to measure what it saves.
 
 Prints JSON (and writes bench/results/bench_airflow.json, or bench_airflow_celery.json); never a
 pass/fail test.
@@ -30,11 +39,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.common import figure, write_results
+from bench.harness import sandbox
 from bench.registry import write_registry
 from devtools import devenv
 from ingestion.pipeline.chain import default_as_of
 
 TOKEN = "bench-airflow-token-0123456789"
+# Airflow's own Celery settings (the default of `[celery] celery_config_options`), for --no-preload.
+AIRFLOW_CELERY_CONFIG = "airflow.providers.celery.executors.default_celery.DEFAULT_CELERY_CONFIG"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
@@ -114,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", choices=("standalone", "celery"), default="standalone",
                         help="standalone: SQLite + LocalExecutor; celery: PostgreSQL + Redis + 2 Celery workers")
     parser.add_argument("--shard-size", type=int, default=50, help="SOCIALPULSE_FETCH_SHARD_SIZE")
+    parser.add_argument("--usage-limits", action="store_true",
+                        help="the sandbox's default usage limits (the client paces itself) instead of headroom")
+    parser.add_argument("--no-preload", action="store_true",
+                        help="Celery workers without the task-module preload (Airflow's own Celery settings)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
@@ -121,13 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     with registry.open("w", encoding="utf-8") as fh:
         write_registry(fh, args.accounts, args.accounts, 0)
     as_of = default_as_of(latest_interval_end())
-    with devenv.sandbox_process("--accounts", str(args.accounts)) as sandbox_url:
+    with sandbox(args.accounts, 0, 0.0, headroom=not args.usage_limits, real_clock=True) as host:
+        sandbox_url = host["url"]
         env = {"SOCIALPULSE_ACCOUNTS": str(registry), "SOCIALPULSE_GRAPH_URL": f"{sandbox_url}/graph",
                "SOCIALPULSE_META_TOKEN": TOKEN, "SOCIALPULSE_LOOKBACK_DAYS": str(args.lookback),
                "GX_ANALYTICS_ENABLED": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
                "SOCIALPULSE_FETCH_SHARD_SIZE": str(args.shard_size)}
         cli_s, cli_rc = _cli_run(work / "cli", {**os.environ, **env}, as_of)
-        airflow = _airflow_run(work / "airflow", env, args.executor)
+        airflow_env = {**env, **({"AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": AIRFLOW_CELERY_CONFIG}
+                                 if args.no_preload else {})}
+        airflow = _airflow_run(work / "airflow", airflow_env, args.executor)
     if airflow["as_of"] != as_of:
         print(f"warning: the scheduled run read {airflow['as_of']}, the CLI {as_of}")
     figures = [
@@ -144,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     name = "bench_airflow" if args.executor == "standalone" else f"bench_airflow_{args.executor}"
     write_results(name, figures, {"accounts_per_platform": args.accounts, "lookback_days": args.lookback,
                                   "executor": args.executor, "shard_size": args.shard_size,
+                                  "usage_limits": args.usage_limits, "preload": not args.no_preload,
                                   "as_of": as_of.isoformat(), "work_dir": str(work)})
     return 0
 

@@ -31,11 +31,12 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def sandbox(accounts: int, youtube: int, latency_ms: float, headroom: bool = True):
+def sandbox(accounts: int, youtube: int, latency_ms: float, headroom: bool = True, real_clock: bool = False):
     """Start bench.sandbox_host in its own process; yields a dict with `url` (and `peak_rss_mib`
     after the block)."""
     cmd = [PYTHON, "-m", "bench.sandbox_host", "--accounts", str(accounts), "--youtube-channels", str(youtube),
-           "--latency-ms", str(latency_ms)] + (["--headroom"] if headroom else [])
+           "--latency-ms", str(latency_ms)] + (["--headroom"] if headroom else []) + (
+               ["--real-clock"] if real_clock else [])
     proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     info: dict[str, Any] = {"pid": proc.pid}
     try:

@@ -4,7 +4,8 @@ Why a separate process: the clients under test (our fetch engine, dlt) must not 
 the server, and both must see the very same server. Why not `socialpulse sandbox serve`: the
 benchmark needs two knobs the CLI does not have (see `--headroom`) and the server's peak RSS.
 
-    .venv/bin/python -m bench.sandbox_host --accounts 80 --youtube-channels 10 --latency-ms 50 [--headroom]
+    .venv/bin/python -m bench.sandbox_host --accounts 80 --youtube-channels 10 --latency-ms 50 \
+        [--headroom] [--real-clock]
 
 Prints `sandbox listening on URL` on the first stdout line, serves until stdin closes (or a line
 `quit` arrives), then prints one JSON line: {"peak_rss_mib": ..., "rss_mib": ..., "cpu_s": ...}.
@@ -14,6 +15,9 @@ A line `cpu` on stdin is answered with {"cpu_s": ...} (the server's CPU seconds 
 budget 10^9 calls/h, app limit 10^9 calls/h), so the client's usage-based pacing never engages.
 Without it the sandbox's defaults apply (nominal 200 calls per object per hour, 10,000 per app per
 hour: percentages rise quickly and the fetch engine slows itself down, see bench/README.md).
+
+`--real-clock`: the sandbox's clock is the machine's instead of NOW, for a benchmark whose runs are
+dated by a real scheduler (bench_airflow: the nightly DAG's latest scheduled interval).
 """
 
 from __future__ import annotations
@@ -38,11 +42,13 @@ def _status_mib(field: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_options(__doc__, argv, accounts=80, youtube_channels=10, latency_ms=50.0, seed=42, headroom=False)
+    args = parse_options(__doc__, argv, accounts=80, youtube_channels=10, latency_ms=50.0, seed=42, headroom=False,
+                         real_clock=False)
 
     from sandbox.server import SandboxConfig, SandboxServer
 
-    config = SandboxConfig(accounts=args.accounts, seed=args.seed, latency_ms=args.latency_ms, now=NOW,
+    config = SandboxConfig(accounts=args.accounts, seed=args.seed, latency_ms=args.latency_ms,
+                           now=None if args.real_clock else NOW,
                            youtube_channels=args.youtube_channels, youtube_quota_per_day=None,
                            call_budget_per_hour=HEADROOM_CALLS_PER_HOUR if args.headroom else None)
     server = SandboxServer(config).start()

@@ -47,6 +47,7 @@ def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, st
 # in step by tests/dags); every worker consumes Airflow's default queue.
 WRITER_QUEUE = "socialpulse_writer"
 DEFAULT_QUEUE = "default"
+CELERY_CONFIG_OPTIONS = "dags.dag_support.celery_config.CELERY_CONFIG"
 
 
 def executor_env(sql_alchemy_conn: str, broker_url: str) -> dict[str, str]:
@@ -64,6 +65,9 @@ def executor_env(sql_alchemy_conn: str, broker_url: str) -> dict[str, str]:
         # One task per free pool process: a worker never holds queued tasks another worker could run.
         "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": DEFAULT_QUEUE,
+        # Airflow's Celery settings plus a preload of the task modules in each worker before its pool
+        # forks (dags/dag_support/celery_config.py; ingestion/pipeline/preload.py says why).
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG_OPTIONS,
     }
 
 

@@ -25,6 +25,7 @@ PostgreSQL cluster and Redis are thrown away.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -184,6 +185,13 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
     assert len(writers) >= 5, _placement(writers)  # 2 loads, dbt_build, mart_gate, publish
     assert {t["hostname"] for t in writers} == {WRITER_HOST}, _placement(writers)
     _assert_one_at_a_time(writers)
+    # The writer host's worker imported Great Expectations once, before its pool forked
+    # (dags/dag_support/celery_config.py): the load tasks' gates found it imported.
+    for platform in ("facebook", "instagram"):
+        text = "".join(p.read_text(encoding="utf-8")
+                       for p in _task_logs(stack, "socialpulse_nightly", nightly["dag_run_id"], f"load_{platform}"))
+        imports = [float(s) for s in re.findall(r"load gate .*? gx_seconds=[0-9.]+ \(import ([0-9.]+)\)", text)]
+        assert imports and max(imports) < 0.1, f"load_{platform}: GX imported in the task ({imports} s)"
 
     events = stack.events(source_dag_id="socialpulse_nightly", source_run_id=nightly["dag_run_id"])
     assert sorted(e["name"] for e in events) == ["socialpulse.raw.facebook", "socialpulse.raw.instagram"]

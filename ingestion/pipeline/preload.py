@@ -1,0 +1,57 @@
+"""Import, once, what every task process of the pipeline imports, in a long-lived parent that forks them.
+
+Why: an Airflow Celery worker forks a fresh process for every task (Airflow 3's task supervisor
+`os.fork()`s from the pool process, which the worker forked at start-up). Each of those processes
+paid the imports of its task body again: measured in the nightly through Airflow (bench_airflow
+--executor celery, 80 + 80 accounts), a `plan_<platform>` task spent ~2 s importing the pipeline for
+0.01 s of planning, and each `load_<platform>` 4.0 s importing Great Expectations before its gate
+ran (the loads run one after another on the writer host: that time is on the critical path), and
+the mart gate the same again. Imported once in the worker's main process before its pool starts,
+the modules are in every forked task process already (copy-on-write memory, ~0.3 GiB per worker
+host shared by its pool). Airflow does the same for its own operator modules
+(`celery_executor_utils.on_celery_import_modules`).
+
+Fork-safe by construction: these imports start no threads and open no connections or files
+(checked: `threading.enumerate()` after the imports is the main thread only). Nothing here is
+Airflow-specific; `dags/dag_support/celery_config.py` calls `preload()` from Celery's
+`import_modules` signal.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+# What the task bodies (dags/dag_support/platform_group.py, dags/socialpulse_*.py) import, heaviest
+# first: the pipeline steps (settings, fetch, loader, publish, dbt runner, gates) and the libraries
+# they import lazily (Great Expectations is imported on first use by ingestion.gates.quality).
+MODULES: tuple[str, ...] = (
+    "great_expectations",
+    "great_expectations.expectations",
+    "great_expectations.validator.v1_validator",
+    "great_expectations.data_context.types.base",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "ingestion.pipeline.orchestration",
+    "ingestion.gates.load_gate",
+    "ingestion.gates.mart_gate",
+)
+
+
+def preload(modules: tuple[str, ...] = MODULES) -> float:
+    """Import `modules` (already imported ones cost nothing); return the seconds spent. A module
+    that fails to import is logged and skipped: the task that needs it imports it again and fails
+    there, with its own traceback in its own log."""
+    started = time.perf_counter()
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - a preload must never stop a worker from starting
+            log.warning("preload: %s not imported (%s: %s)", name, type(exc).__name__, exc)
+    elapsed = time.perf_counter() - started
+    log.info("preload: %d modules in %.1f s", len(modules), elapsed)
+    return elapsed
