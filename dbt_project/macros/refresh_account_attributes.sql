@@ -1,7 +1,10 @@
 {#
     Post-hook of the incremental account marts: rows keep the registry's current department and
     the organisation's current population even though a nightly run only rewrites recent days.
-    Updates only the rows whose value differs (none on most nights).
+    Updates only the rows whose value differs (none on most nights). The accounts whose department
+    moved are found first on the model's distinct (platform, account_id, department), a small
+    aggregate, so the update joins an empty set on most nights instead of probing every row of the
+    model with every account (that join grew with the history: issue 21).
 
     Args:
         relation: the model ({{ this }}).
@@ -9,17 +12,18 @@
 #}
 {% macro refresh_account_attributes(relation, per_1000=true) -%}
 update {{ relation }} as fact
-set department = current_accounts.department
+set department = moved_accounts.department
 from (
-    select model_accounts.platform, model_accounts.account_id, registry.department
-    from (select distinct platform, account_id from {{ relation }}) as model_accounts
+    select distinct model_accounts.platform, model_accounts.account_id, registry.department
+    from (select distinct platform, account_id, department from {{ relation }}) as model_accounts
     left join {{ ref('stg_registry__accounts') }} as registry
         on model_accounts.platform = registry.platform
         and model_accounts.account_id = registry.account_id
-) as current_accounts
-where fact.platform = current_accounts.platform
-    and fact.account_id = current_accounts.account_id
-    and fact.department is distinct from current_accounts.department;
+    where model_accounts.department is distinct from registry.department
+) as moved_accounts
+where fact.platform = moved_accounts.platform
+    and fact.account_id = moved_accounts.account_id
+    and fact.department is distinct from moved_accounts.department;
 {%- if per_1000 %}
 update {{ relation }}
 set followers_per_1000_residents = followers * 1000 / nullif(
