@@ -167,4 +167,5 @@ renamed as (
 )
 
 select * from renamed
+{{ clustered_by_day() }}
 {%- endmacro %}

@@ -139,3 +139,4 @@ select * from aggregated
 {# A cell is re-derived when any of its inputs is newer than the watermark. #}
 where last_loaded_at > {{ touched_since }}
 {%- endif %}
+{{ clustered_by_day() }}

@@ -130,3 +130,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}

@@ -139,3 +139,4 @@ select * from unioned
    the newest of them). #}
 where last_loaded_at > {{ touched_since }}
 {%- endif %}
+{{ clustered_by_day() }}

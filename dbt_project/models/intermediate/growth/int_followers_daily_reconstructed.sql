@@ -641,3 +641,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}

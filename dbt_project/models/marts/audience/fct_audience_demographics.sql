@@ -181,3 +181,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}

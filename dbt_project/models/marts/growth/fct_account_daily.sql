@@ -224,3 +224,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}

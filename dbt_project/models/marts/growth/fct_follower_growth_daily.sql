@@ -120,3 +120,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}
