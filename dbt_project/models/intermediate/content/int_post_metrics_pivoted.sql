@@ -121,3 +121,4 @@ final as (
 )
 
 select * from final
+{{ clustered_by_day() }}

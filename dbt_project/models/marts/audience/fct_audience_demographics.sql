@@ -90,9 +90,10 @@ organisation as (
 
 ),
 
+{# Joined on the cells' day, all from first_touched_date on: the day bound skips older row groups. #}
 account_daily as (
 
-    select * from {{ ref('fct_account_daily') }}
+    {{ select_from_day(ref('fct_account_daily'), first_touched_date) }}
 
 ),
 

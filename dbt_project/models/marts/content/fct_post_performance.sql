@@ -24,6 +24,9 @@
     ],
 ) }}
 {%- set watermark = incremental_watermark('last_loaded_at') %}
+{# The first day of fct_account_daily recomputed since, as a literal: the posts whose rate by
+   followers it changes have their metric_date from that day on. #}
+{%- set recomputed_from = day_bound(ref('fct_account_daily'), changed_after(watermark)) %}
 
 with
 
@@ -39,7 +42,7 @@ touched_objects as (
     where last_loaded_at > {{ watermark }}
     union
     select post_metrics_all.platform, post_metrics_all.object_id
-    from {{ ref('int_post_metrics_pivoted') }} as post_metrics_all
+    from ({{ select_from_day(ref('int_post_metrics_pivoted'), recomputed_from) }}) as post_metrics_all
     inner join (
         select platform, account_id, metric_date from {{ ref('fct_account_daily') }}
         where loaded_through_at > {{ watermark }}
