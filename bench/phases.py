@@ -137,12 +137,12 @@ def fetch(args, settings, timers) -> dict[str, Any]:
 def load(args, settings, timers) -> dict[str, Any]:
     from ingestion.core.registry import load_registry
     from ingestion.extract import landing
-    from ingestion.gates import quality
+    from ingestion.gates import load_gate
     from ingestion.load import loader as load_mod
 
     timers.wrap(load_mod, "parse_records", "parse_s")
     timers.wrap(load_mod, "observations_frame", "frame_s")
-    timers.wrap(quality, "gate_batch", "gate_s")
+    timers.wrap(load_gate, "gate_batch", "gate_s")
     timers.wrap(load_mod, "_commit", "commit_s")
     timers.wrap(landing, "read_statuses", "read_statuses_s")
     registry = load_registry(settings.accounts)
