@@ -213,12 +213,20 @@ def test_scheduler_runs_the_nightly_chain_then_the_asset_triggered_transform(sta
     published = _mart_rows(bi, accounts)
     working = _mart_rows(data / "warehouse.duckdb", accounts)
     assert published == working
+    # Instagram's follower level comes only from the snapshot a fetch takes (the level at the end of
+    # the last complete Pacific day at fetch time); earlier days are reconstructed back from the daily
+    # flows in between. The scheduler runs the latest *closed* interval: between 00:00 Pacific and the
+    # interval end (10:00 Stockholm) that interval's day is two days before the snapshot's, the flows
+    # of the day between are not in the window, and the levels stay NULL (never guessed) until a later
+    # run brings them. The production nightly starts at the interval end: there the two days meet.
+    snapshot_day = default_as_of(_parse(nightly["start_date"]))
     for key, t in truth.items():
         assert key in published, f"{key} missing from the published mart"
         followers, gained, lost, net = published[key]
         assert (gained, lost, net) == (t["followers_gained"], t["followers_lost"],
                                        t["followers_gained"] - t["followers_lost"]), key
-        assert followers == t["followers"], key
+        level_known = key[0] != "instagram" or snapshot_day <= as_of
+        assert followers == (t["followers"] if level_known else None), (key, snapshot_day, as_of)
     assert len(accounts) == 2 * ACCOUNTS
 
 
