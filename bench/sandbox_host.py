@@ -5,7 +5,7 @@ the server, and both must see the very same server. Why not `socialpulse sandbox
 benchmark needs two knobs the CLI does not have (see `--headroom`) and the server's peak RSS.
 
     .venv/bin/python -m bench.sandbox_host --accounts 80 --youtube-channels 10 --latency-ms 50 \
-        [--headroom] [--real-clock]
+        [--headroom] [--real-clock] [--profile OUT.pstats]
 
 Prints `sandbox listening on URL` on the first stdout line, serves until stdin closes (or a line
 `quit` arrives), then prints one JSON line: {"peak_rss_mib": ..., "rss_mib": ..., "cpu_s": ...}.
@@ -18,6 +18,12 @@ hour: percentages rise quickly and the fetch engine slows itself down, see bench
 
 `--real-clock`: the sandbox's clock is the machine's instead of NOW, for a benchmark whose runs are
 dated by a real scheduler (bench_airflow: the nightly DAG's latest scheduled interval).
+
+`--profile OUT`: every connection thread runs under its own cProfile profiler (cProfile only sees
+the thread that enabled it, and the server answers each keep-alive connection in a thread of its
+own); their stats are merged and written to OUT (pstats format) when the server stops. Read it
+with `python -m pstats OUT` or `pstats.Stats(OUT).sort_stats("tottime").print_stats(30)`. Where the
+stand-in server's CPU goes (bench/README.md, "Sandbox CPU per call").
 """
 
 from __future__ import annotations
@@ -41,11 +47,55 @@ def _status_mib(field: str) -> float:
     return 0.0
 
 
+class _ThreadProfiles:
+    """cProfile for the server's connection threads: one profiler per thread, merged at the end."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._done: list = []
+
+    def install(self, server_cls: type) -> None:
+        """Wrap `server_cls.process_request_thread` (socketserver.ThreadingMixIn's per-connection
+        thread body) so that each connection is served under a profiler of its own."""
+        import cProfile
+
+        original = server_cls.process_request_thread
+
+        def profiled(server, request, client_address):
+            prof = cProfile.Profile()
+            prof.enable()
+            try:
+                original(server, request, client_address)
+            finally:
+                prof.disable()
+                with self._lock:
+                    self._done.append(prof)
+
+        server_cls.process_request_thread = profiled
+
+    def dump(self, out: str) -> None:
+        import pstats
+        import time
+
+        time.sleep(0.5)  # connection threads closed by server.stop() finish their last request
+        with self._lock:
+            done = list(self._done)
+        if done:
+            pstats.Stats(*done).dump_stats(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_options(__doc__, argv, accounts=80, youtube_channels=10, latency_ms=50.0, seed=42, headroom=False,
-                         real_clock=False)
+                         real_clock=False, profile="")
 
+    from sandbox import server as server_mod
     from sandbox.server import SandboxConfig, SandboxServer
+
+    profiles = _ThreadProfiles() if args.profile else None
+    if profiles is not None:
+        profiles.install(server_mod._HTTPServer)
 
     config = SandboxConfig(accounts=args.accounts, seed=args.seed, latency_ms=args.latency_ms,
                            now=None if args.real_clock else NOW,
@@ -64,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}), flush=True)
     finally:
         server.stop()
+        if profiles is not None:
+            profiles.dump(args.profile)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"peak_rss_mib": _status_mib("VmHWM"), "rss_mib": _status_mib("VmRSS"),
                       "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}), flush=True)
