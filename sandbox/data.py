@@ -237,8 +237,15 @@ def _slug(text: str) -> str:
 def account_identity(seed: int, i: int) -> dict[str, str]:
     """Department, display name and IG username of account pair ``i`` (same for FB and IG).
 
-    Deterministic per (seed, i) so a directory of 50,000 never needs to be materialised.
+    Deterministic per (seed, i) so a directory of 50,000 never needs to be materialised. Read
+    through a bounded LRU: every post and media node of a listing asks for it (its caption names
+    the venue), and drawing it costs a seed stream and two slugs (issue 21). A copy is returned,
+    so a caller that edits it cannot change the cached one.
     """
+    return dict(_IDENTITIES.get_or_make((seed, i), lambda: _draw_identity(seed, i)))
+
+
+def _draw_identity(seed: int, i: int) -> dict[str, str]:
     rng = np.random.default_rng(np.random.SeedSequence([*seed_words(seed), 0xD1, i]))
     department = _DEPARTMENT_NAMES[int(rng.integers(len(_DEPARTMENT_NAMES)))]
     venues = DEPARTMENTS[department]
@@ -482,6 +489,7 @@ class _LRU:
 
 _PROFILES = _LRU(PROFILE_CACHE_MAX)
 _BLOCKS = _LRU(BLOCK_CACHE_MAX)
+_IDENTITIES = _LRU(PROFILE_CACHE_MAX)  # account_identity: three short strings per (seed, index)
 
 
 def cache_size() -> int:
