@@ -7,7 +7,9 @@
   holds back the other accounts' calls (`HttpClient` paces per account; app usage paces everyone).
 - `BearerExecutor` sends plain authorised GETs concurrently (YouTube, Snapchat: no equivalent batching
   for these APIs).
-Both return one outcome per spec: an `ApiResponse` or a classified `ApiError`.
+Both give one outcome per spec: an `ApiResponse` or a classified `ApiError`, all at once
+(`execute`) or as the calls complete (`stream`, which keeps only a few batches of answers in memory
+at a time: a two-year backfill round holds ~73,000 calls for 50 Instagram accounts).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from ingestion.core.redact import redact, redact_params
@@ -37,6 +41,34 @@ from ingestion.sources import RequestSpec
 MAX_BATCH = 50
 
 Outcome = ApiResponse | ApiError
+# Tasks (batches or single calls) in flight or answered but not yet taken, per worker thread.
+WINDOW_PER_WORKER = 4
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterator[R]:
+    """`fn` over `tasks` on `workers` threads, results in task order, never more than
+    `WINDOW_PER_WORKER * workers` tasks submitted ahead of the consumer.
+
+    `ThreadPoolExecutor.map` submits every task at once and keeps every answer until it is taken:
+    a round's answers then pile up whole when the consumer is slower than the network.
+    """
+    window = max(1, workers) * WINDOW_PER_WORKER
+    todo = iter(tasks)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending = deque(pool.submit(fn, task) for _, task in zip(range(window), todo, strict=False))
+        try:
+            while pending:
+                result = pending.popleft().result()
+                for task in todo:  # keep the pool busy while the consumer works
+                    pending.append(pool.submit(fn, task))
+                    break
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def appsecret_proof(token: str, app_secret: str) -> str:
@@ -67,9 +99,18 @@ class GraphExecutor:
 
     def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
         """Outcomes for (spec, token) pairs, in the same order."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+        for indexes, results in self.stream(items):
+            for index, outcome in zip(indexes, results, strict=True):
+                outcomes[index] = outcome
+        return [o for o in outcomes if o is not None]
+
+    def stream(self, items: list[tuple[RequestSpec, str]]) -> Iterator[tuple[list[int], list[Outcome]]]:
+        """(indexes into `items`, their outcomes), one batch (or call) at a time as they complete."""
+        workers = self.settings.fetch_concurrency
         if not self.settings.graph_batch:
-            with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
-                return list(pool.map(lambda item: self._single(*item), items))
+            yield from ordered_map(lambda i: ([i], [self._single(*items[i])]), range(len(items)), workers)
+            return
         # Group by token and by pacing: calls of accounts that may go now share batches; an account
         # that must wait for its own usage to drop gets batches of its own (sent last), so a batch
         # never waits for an account it does not carry.
@@ -82,13 +123,7 @@ class GraphExecutor:
             (token, indexes[i : i + MAX_BATCH]) for (token, _), indexes in ordered
             for i in range(0, len(indexes), MAX_BATCH)
         ]
-        outcomes: list[Outcome | None] = [None] * len(items)
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
-            for indexes, results in pool.map(lambda b: (b[1], self._batch(b[0], [items[i][0] for i in b[1]])),
-                                              batches):
-                for index, outcome in zip(indexes, results, strict=True):
-                    outcomes[index] = outcome
-        return [o for o in outcomes if o is not None]
+        yield from ordered_map(lambda b: (b[1], self._batch(b[0], [items[i][0] for i in b[1]])), batches, workers)
 
     def _single(self, spec: RequestSpec, token: str) -> Outcome:
         """One plain GET (batching off): the same outcome a batch sub-request would give."""
@@ -168,8 +203,12 @@ class BearerExecutor:
 
     def execute(self, items: list[tuple[RequestSpec, str]]) -> list[Outcome]:
         """Outcomes for (spec, token) pairs, in the same order."""
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.fetch_concurrency)) as pool:
-            return list(pool.map(lambda item: self._one(*item), items))
+        return [outcome for _, (outcome,) in self.stream(items)]
+
+    def stream(self, items: list[tuple[RequestSpec, str]]) -> Iterator[tuple[list[int], list[Outcome]]]:
+        """([index into `items`], [its outcome]), one call at a time in order as they complete."""
+        yield from ordered_map(lambda i: ([i], [self._one(*items[i])]), range(len(items)),
+                               self.settings.fetch_concurrency)
 
     def _one(self, spec: RequestSpec, token: str) -> Outcome:
         url = f"{self.bases[spec.base]}/{spec.path}"

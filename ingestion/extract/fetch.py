@@ -9,7 +9,9 @@ round trips as the platform allows (Graph batch requests of 50).
 
 Accounts are isolated: an account whose token is expired, whose permission is missing or whose
 calls keep failing is recorded as failed, and none of its responses are landed (all or nothing per
-account, so the loader never sees half an account). A retired metric degrades alone: the call is
+account, so the loader never sees half an account). Responses go to the chunk's landing file as
+they arrive (`landing.ChunkWriter`, a few batches of answers in memory at a time); only the
+accounts that end well are in it when it lands. A retired metric degrades alone: the call is
 split to isolate it, it is recorded, and the account still succeeds with the other metrics. Calls
 that only mean "no data for this object" (a story with too few viewers) are skipped and counted.
 
@@ -32,7 +34,7 @@ from ingestion.core.platforms import META
 from ingestion.core.redact import redact
 from ingestion.core.settings import DEFAULT_TOKEN_ENV, Settings
 from ingestion.extract import landing
-from ingestion.extract.executors import BearerExecutor, GraphExecutor
+from ingestion.extract.executors import BearerExecutor, GraphExecutor, Outcome
 from ingestion.extract.http import APP, RETRYABLE, ApiError, ApiResponse, ErrorClass, HttpClient
 from ingestion.extract.plan import AccountPlan
 from ingestion.sources import FetchContext, RequestSpec, youtube_auth
@@ -118,7 +120,6 @@ class _Account:
     tokens: youtube_auth.YouTubeTokens | None = None
     generation: int = 0  # generation of `token` (which one a 401 refers to)
     paced: bool = False  # calls held back for this account's own usage
-    records: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     skipped: int = 0
     retired: list[str] = field(default_factory=list)
@@ -272,22 +273,26 @@ def fetch_chunk(
     client = HttpClient(timeout_s=settings.http_timeout_s, max_retries=settings.http_max_retries, secrets=secrets)
     tokens = None
     stops_before = set(fail_fast.stops)
+    sink = landing.ChunkWriter(settings.landing_dir, run_id, platform, chunk)
     try:
-        if platform == "youtube":
-            tokens = _youtube_tokens(settings, client, accounts)
-        if module is not None:
-            _Rounds(settings, run_id, chunk, module, ctx, accounts, client, fail_fast, progress or Progress()).run()
+        try:
+            if platform == "youtube":
+                tokens = _youtube_tokens(settings, client, accounts)
+            if module is not None:
+                _Rounds(settings, run_id, chunk, module, ctx, accounts, client, fail_fast, progress or Progress(),
+                        sink).run()
+        finally:
+            client.close()
+        if tokens is not None:
+            secrets = tuple(dict.fromkeys((*secrets, *tokens.secrets())))
+        statuses = [a.status() for a in accounts.values()]
+        for status in statuses:  # the error travels into the landing status file too
+            if status["error"]:
+                status["error"] = {**status["error"],
+                                   "message": redact(str(status["error"].get("message", "")), secrets)}
+        landed = sink.commit([a.plan.account_id for a in accounts.values() if a.error is None], statuses)
     finally:
-        client.close()
-    if tokens is not None:
-        secrets = tuple(dict.fromkeys((*secrets, *tokens.secrets())))
-
-    records = [r for a in accounts.values() if a.error is None for r in a.records]
-    statuses = [a.status() for a in accounts.values()]
-    for status in statuses:  # the error travels into the landing status file too
-        if status["error"]:
-            status["error"] = {**status["error"], "message": redact(str(status["error"].get("message", "")), secrets)}
-    landing.write_chunk(settings.landing_dir, run_id, platform, chunk, records, statuses)
+        sink.discard()
     failures = [{"account_id": s["account_id"], **s["error"]} for s in statuses if s["error"]]
     stopped = []
     for scope, stop in fail_fast.stops.items():
@@ -297,7 +302,7 @@ def fetch_chunk(
     return FetchResult(
         run_id=run_id, platform=platform, chunk=chunk,
         accounts_ok=sum(1 for s in statuses if not s["error"]), accounts_failed=len(failures),
-        responses=len(records), round_trips=client.stats.round_trips,
+        responses=landed, round_trips=client.stats.round_trips,
         sub_requests=sum(a.requests for a in accounts.values()), retries=client.stats.retries,
         failures=failures, retired_metrics=sorted({m for a in accounts.values() for m in a.retired}),
         token_refreshes=tokens.refreshes if tokens is not None else 0,
@@ -400,9 +405,10 @@ class _Rounds:
     """The round loop of one chunk (see the module docstring), with FailFast and progress."""
 
     def __init__(self, settings, run_id, chunk, module, ctx, accounts: dict[str, _Account], client: HttpClient,
-                 fail_fast: FailFast, progress: Progress) -> None:
+                 fail_fast: FailFast, progress: Progress, sink: landing.ChunkWriter) -> None:
         self.settings, self.run_id, self.chunk, self.module, self.ctx = settings, run_id, chunk, module, ctx
         self.accounts, self.client, self.fail_fast, self.progress = accounts, client, fail_fast, progress
+        self.sink = sink  # where each answer's record goes as it arrives
         self.executor = EXECUTORS[module.API](settings, client)
         # (call, attempt, not before: monotonic seconds) -- retries carry their own backoff
         self.queue: list[tuple[RequestSpec, int, float]] = []
@@ -478,30 +484,42 @@ class _Rounds:
             return
         used = {spec.account_id: accounts[spec.account_id].generation for spec, _ in round_items}
         self._report(in_flight=round_items)
-        outcomes = self.executor.execute([(spec, accounts[spec.account_id].token) for spec, _ in round_items])
-        for (spec, attempt), outcome in zip(round_items, outcomes, strict=True):
-            account = accounts[spec.account_id]
-            if account.error is not None:
-                continue
-            account.requests += 1
-            if isinstance(outcome, ApiResponse):
-                self._observe(account, None)
-                account.records.append(_record(self.run_id, self.settings, spec, outcome))
-                self.queue.extend((follow, 0, 0.0) for follow in self.module.follow_ups(spec, outcome.body, self.ctx))
-                continue
-            if _renewed_after_401(account, outcome, used[spec.account_id]):
-                if account.error is not None:  # the refresh was refused
-                    self._observe(account, _credential_cause(account))
-                else:
-                    self.queue.append((spec, attempt, 0.0))  # same attempt: the token was the problem, not the call
-                continue
-            cause = _cause(self.settings, account, spec, outcome)
-            if cause is not None and account.first_error is None:
-                account.first_error = {**outcome.summary(), "endpoint": spec.endpoint}
-            retry, delay = _handle_error(account, spec, attempt, outcome, self.client, self.settings.http_max_retries)
-            not_before = time.monotonic() + delay
-            self.queue.extend((again, tries, not_before) for again, tries in retry)
-            self._observe(account, cause)
+        sends = [(spec, accounts[spec.account_id].token) for spec, _ in round_items]
+        # Outcomes are taken in call order as they arrive, so only a few batches' answers are in
+        # memory at a time; each answer is handled exactly as if the round had been answered whole.
+        arrived: dict[int, Outcome] = {}
+        taken = 0
+        for indexes, results in self.executor.stream(sends):
+            arrived.update(zip(indexes, results, strict=True))
+            while taken in arrived:
+                self._take(round_items[taken], arrived.pop(taken), used)
+                taken += 1
+
+    def _take(self, item: tuple[RequestSpec, int], outcome: Outcome, used: dict[str, int]) -> None:
+        """Handle one call's outcome: land its record and queue its follow-ups, or decide about the error."""
+        spec, attempt = item
+        account = self.accounts[spec.account_id]
+        if account.error is not None:
+            return
+        account.requests += 1
+        if isinstance(outcome, ApiResponse):
+            self._observe(account, None)
+            self.sink.add(spec.account_id, _record(self.run_id, self.settings, spec, outcome))
+            self.queue.extend((follow, 0, 0.0) for follow in self.module.follow_ups(spec, outcome.body, self.ctx))
+            return
+        if _renewed_after_401(account, outcome, used[spec.account_id]):
+            if account.error is not None:  # the refresh was refused
+                self._observe(account, _credential_cause(account))
+            else:
+                self.queue.append((spec, attempt, 0.0))  # same attempt: the token was the problem, not the call
+            return
+        cause = _cause(self.settings, account, spec, outcome)
+        if cause is not None and account.first_error is None:
+            account.first_error = {**outcome.summary(), "endpoint": spec.endpoint}
+        retry, delay = _handle_error(account, spec, attempt, outcome, self.client, self.settings.http_max_retries)
+        not_before = time.monotonic() + delay
+        self.queue.extend((again, tries, not_before) for again, tries in retry)
+        self._observe(account, cause)
 
     def _observe(self, account: _Account, cause: Cause | None) -> None:
         """Count an account's first outcome; when that stops a scope, end its accounts now."""

@@ -183,17 +183,20 @@ def fetch_peers(settings: Settings, registry: Registry, run_id: str, now: dateti
                                                     "Instagram accounts in accounts:"}
         client = HttpClient(timeout_s=settings.http_timeout_s, max_retries=settings.http_max_retries,
                             secrets=(token,) if token else ())
+        sink = landing.ChunkWriter(settings.landing_dir, run_id, LANDING_FOLDER, platform)
         try:
-            module = _platform_module(platform, own_ig.id if own_ig else None)
-            fetch._Rounds(settings, run_id, f"peers-{platform}", module, ctx, accounts, client, fetch.FailFast(),
-                          progress or fetch.Progress()).run()
+            try:
+                module = _platform_module(platform, own_ig.id if own_ig else None)
+                fetch._Rounds(settings, run_id, f"peers-{platform}", module, ctx, accounts, client, fetch.FailFast(),
+                              progress or fetch.Progress(), sink).run()
+            finally:
+                client.close()
+            result.round_trips += client.stats.round_trips
+            result.requests += sum(a.requests for a in accounts.values())
+            chunk_statuses = [a.status() for a in accounts.values()]
+            sink.commit([a.plan.account_id for a in accounts.values() if a.error is None], chunk_statuses)
         finally:
-            client.close()
-        result.round_trips += client.stats.round_trips
-        result.requests += sum(a.requests for a in accounts.values())
-        records = [rec for a in accounts.values() if a.error is None for rec in a.records]
-        chunk_statuses = [a.status() for a in accounts.values()]
-        landing.write_chunk(settings.landing_dir, run_id, LANDING_FOLDER, platform, records, chunk_statuses)
+            sink.discard()
         statuses.extend(chunk_statuses)
     return statuses, result
 
