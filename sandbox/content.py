@@ -123,8 +123,11 @@ def _content_profile(seed: int, platform: str, account_id: str) -> dict[str, flo
 
 
 _PROFILES = D._LRU(D.PROFILE_CACHE_MAX)
-MONTH_CACHE_MAX = 512
-"""Content month blocks (~22 KB each: ~11 MB at most); bounded like ``data.BLOCK_CACHE_MAX``."""
+MONTH_CACHE_MAX = 1024
+"""Content month blocks (~16 KiB each, tracemalloc: ~16 MiB at most); bounded like
+``data.BLOCK_CACHE_MAX``. Sized for the demo nightly: its IG media listings (the newest 100
+items, ~8 months an account) and the insights of those items touch ~845 blocks, which thrashed a
+512-block cache (every block generated twice; issue 21). 50,000 accounts still cannot grow it."""
 _MONTHS = D._LRU(MONTH_CACHE_MAX)
 
 
