@@ -72,8 +72,17 @@ DEMOGRAPHIC_TOP_N = 45
 DEMOGRAPHIC_MIN_FOLLOWERS = 100
 
 
+_AUDIENCES = D._LRU(D.PROFILE_CACHE_MAX)
+"""``audience`` per (seed, platform, account, engaged): ~2 KiB each, bounded like the profiles."""
+
+
 def audience(seed: int, platform: str, account_id: str, engaged: bool = False) -> dict[str, Any]:
     """Audience shares of one account (time-invariant): a pure function of (seed, platform, id).
+
+    Drawn once per account and kept in a bounded LRU (every demographics answer and every day of
+    ``page_follows_city/country`` asked for it again: 1,554 draws for 240 audiences in a demo
+    nightly + 60-day backfill; issue 21). The answer is shared: read it, never change it (its
+    ``age_gender`` array is read-only).
 
     Returns ``age_gender`` (7 x 3 array over ``AGE_GROUPS`` x ``GENDERS``, sums to 1), ``cities``
     (list of ((city, region), share), descending, sums to 1), ``countries`` (list of (ISO-2,
@@ -81,6 +90,11 @@ def audience(seed: int, platform: str, account_id: str, engaged: bool = False) -
     data; Meta reports only those, so demographic sums stay below the follower count).
     ``engaged=True`` gives the (younger) audience of engaged accounts.
     """
+    return _AUDIENCES.get_or_make((seed, platform, account_id, engaged),
+                                  lambda: _draw_audience(seed, platform, account_id, engaged))
+
+
+def _draw_audience(seed: int, platform: str, account_id: str, engaged: bool) -> dict[str, Any]:
     i = D.account_index(platform, account_id) or 1
     department = D.account_identity(seed, i)["department"]
     rng = np.random.default_rng(
@@ -99,6 +113,7 @@ def audience(seed: int, platform: str, account_id: str, engaged: bool = False) -
         [age * female_by_age * (1 - unknown), age * (1 - female_by_age) * (1 - unknown), age * unknown], axis=1
     )
     age_gender = age_gender / age_gender.sum()
+    age_gender.flags.writeable = False  # cached and shared (see audience)
     home = float(rng.uniform(0.30, 0.55))
     tail = rng.dirichlet(1.0 / (np.arange(len(CITIES)) + 1.0) * 40.0 + 0.05)
     cities = [(HOME_CITY, home)] + [(c, (1 - home) * float(w)) for c, w in zip(CITIES, tail, strict=True)]
