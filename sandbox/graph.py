@@ -31,6 +31,7 @@ tokens handed out (page tokens, exchanged tokens) are derived, never equal to th
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import threading
@@ -85,6 +86,29 @@ EDGE_SCOPES: dict[tuple[str, str | None], str] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _app_usage_json(app_pct: int) -> str:
+    """The ``X-App-Usage`` value for a call-count percentage (0..100): the same few strings are
+    sent with every call, so they are encoded once (issue 21)."""
+    return json.dumps({"call_count": app_pct, "total_cputime": app_pct // 2, "total_time": app_pct * 2 // 3},
+                      separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _buc_json(account_id: str, kind: str, pct: int, regain: int) -> str:
+    """The ``X-Business-Use-Case-Usage`` value of one business object; encoded once per state."""
+    entry = {"type": kind, "call_count": pct, "total_cputime": max(0, pct // 2), "total_time": max(0, pct * 2 // 3),
+             "estimated_time_to_regain_access": regain}
+    return json.dumps({account_id: [entry]}, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _buc_entries(header: str) -> dict[str, Any]:
+    """A sub-request's ``X-Business-Use-Case-Usage`` decoded, for the batch's merged header.
+    Cached with the encodings above; the answer is shared, so it is only ever read."""
+    return json.loads(header)
+
+
 class GraphApp(GraphNodes, GraphInsights):
     """All sandbox request handling. Thread-safe; one instance per server.
 
@@ -112,6 +136,7 @@ class GraphApp(GraphNodes, GraphInsights):
         self.restatements = getattr(config, "restatements", True)
         self._lock = threading.Lock()
         self._trace_counter = 0
+        self._today_memo: tuple[datetime | None, date | None] = (None, None)
         from sandbox.snapchat import SnapchatApp
         from sandbox.youtube import YouTubeApp
 
@@ -176,8 +201,16 @@ class GraphApp(GraphNodes, GraphInsights):
         return GraphResponse(200, {}, demographics_truth(self.config, as_of))
 
     def today(self) -> date:
-        """The sandbox's current Meta day (America/Los_Angeles date of the sandbox clock)."""
-        return PT.pacific_date(self.clock())
+        """The sandbox's current Meta day (America/Los_Angeles date of the sandbox clock).
+
+        Remembered for the last clock reading: a frozen clock (benchmarks, tests) gives the same
+        instant to every call, and an insights answer asks several times (issue 21)."""
+        now = self.clock()
+        memo = self._today_memo
+        if memo[0] != now:
+            memo = (now, PT.pacific_date(now))
+            self._today_memo = memo  # one tuple: a racing thread sees the old pair or the new one
+        return memo[1]
 
     def now_ts(self) -> float:
         return self.clock().timestamp()
@@ -280,23 +313,13 @@ class GraphApp(GraphNodes, GraphInsights):
         return None
 
     def _usage_headers(self, usage: Usage, target: Target | None, version: str, trace: str, regain: int = 0) -> dict:
-        buc: dict[str, Any] = {}
+        buc = "{}"
         if target is not None:
             pct = 100 if regain else usage.object_pct
-            buc[target.account_id] = [
-                {
-                    "type": "pages" if target.platform == "facebook" else "instagram",
-                    "call_count": pct,
-                    "total_cputime": max(0, pct // 2),
-                    "total_time": max(0, pct * 2 // 3),
-                    "estimated_time_to_regain_access": regain,
-                }
-            ]
-        app = usage.app_pct
+            buc = _buc_json(target.account_id, "pages" if target.platform == "facebook" else "instagram", pct, regain)
         return {
-            "X-App-Usage": json.dumps({"call_count": app, "total_cputime": app // 2, "total_time": app * 2 // 3},
-                                      separators=(",", ":")),
-            "X-Business-Use-Case-Usage": json.dumps(buc, separators=(",", ":")),
+            "X-App-Usage": _app_usage_json(usage.app_pct),
+            "X-Business-Use-Case-Usage": buc,
             "facebook-api-version": version,
             "x-fb-trace-id": trace,  # also the error's fbtrace_id, as on the real API
         }
@@ -450,7 +473,7 @@ class GraphApp(GraphNodes, GraphInsights):
             resp = self._graph_call(
                 method, segments, sub_version, sub_query, {}, base_url, key=key, transport_allowed=False
             )
-            merged_buc.update(json.loads(resp.headers["X-Business-Use-Case-Usage"]))
+            merged_buc.update(_buc_entries(resp.headers["X-Business-Use-Case-Usage"]))
             out_headers["X-App-Usage"] = resp.headers["X-App-Usage"]
             results.append(self._sub_result(resp, include_headers))
         out_headers["X-Business-Use-Case-Usage"] = json.dumps(merged_buc, separators=(",", ":"))
