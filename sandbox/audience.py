@@ -72,8 +72,11 @@ DEMOGRAPHIC_TOP_N = 45
 DEMOGRAPHIC_MIN_FOLLOWERS = 100
 
 
-_AUDIENCES = D._LRU(D.PROFILE_CACHE_MAX)
-"""``audience`` per (seed, platform, account, engaged): ~2 KiB each, bounded like the profiles."""
+AUDIENCE_CACHE_MAX = 512
+_AUDIENCES = D._LRU(AUDIENCE_CACHE_MAX)
+"""``audience`` per (seed, platform, account, engaged): ~13 KiB each (tracemalloc), so ~6.5 MiB at
+most; the demo registry needs 240 (80 Pages, 80 IG accounts followers + engaged). Not 2,048 like
+the profiles: that would add 26 MiB to the 50,000-account ceiling bench/bench_sandbox.py checks."""
 
 
 def audience(seed: int, platform: str, account_id: str, engaged: bool = False) -> dict[str, Any]:
