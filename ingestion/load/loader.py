@@ -19,13 +19,19 @@ How a batch flows (bounded memory, one transaction):
 - a passing batch is committed in one transaction (`_commit`): the staged responses (DuckDB reads
   the Parquet files), that very frame (as Arrow), objects, health, ledger, registry, the `raw.loads`
   row and the validation history; the staging files are deleted whatever happens. DuckDB's buffer
-  pool is capped (`DUCKDB_MEMORY_LIMIT`) for the load, so the commit spills instead of growing.
+  pool is capped (`DUCKDB_MEMORY_LIMIT`) for the load, so the commit spills instead of growing;
+- memory (issue 21: <= 1 GiB in every process of a two-year backfill): each step's big objects are
+  dropped as soon as the next one holds the data (staged Arrow -> frame -> Arrow for the insert),
+  and what they freed is handed back to the OS (`_release_freed_memory`) before the next step
+  grows, so the gate and DuckDB's commit never stack on the heap the staging left behind.
 Rows whose types Arrow refuses (only from a broken parser) take the previous row-wise pandas path,
 so the schema suite still sees and reports them.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import shutil
@@ -286,8 +292,30 @@ def _responses_table(records: list[dict[str, Any]], lines: list[str] | None = No
 # DuckDB's buffer pool while a load commits (and checkpoints on close). Its default, 80 % of RAM,
 # let the commit of a backfill platform batch keep ~1 GiB of freshly inserted blocks resident
 # next to the gate's frame; above this limit DuckDB writes them out (to the warehouse file or
-# `<warehouse>.tmp`) instead. Measured on the two-year backfill: no slower, ~0.7 GiB lower peak.
-DUCKDB_MEMORY_LIMIT = "512MB"
+# `<warehouse>.tmp`) instead. Measured on the two-year backfill: 512 MB was no slower than none
+# and ~0.7 GiB lower; 192 MB (issue 21) another ~0.3 GiB lower and no slower (bench/README.md,
+# "Backfill memory and load").
+DUCKDB_MEMORY_LIMIT = "192MB"
+
+
+def _libc_malloc_trim():
+    """glibc's `malloc_trim`, or None (another C library, or none found)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def _release_freed_memory() -> None:
+    """Give the memory that Arrow's pool and malloc keep after a step's objects were dropped back to
+    the OS. Without it the next step (the gate's copies, DuckDB's buffers, the next platform) grows
+    on top of the heap the staging left behind, and the process's peak RSS is their sum."""
+    pa.default_memory_pool().release_unused()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def staging_dir(settings: Settings) -> Path:
@@ -345,6 +373,7 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             return result
         shutil.rmtree(folder, ignore_errors=True)  # leftovers of a killed load
         staged = _stage(settings.landing_dir, run_id, platform, folder / landing.safe_name(load_id))
+        _release_freed_memory()  # the parsed slices' garbage
         if not staged.responses:
             _record_health_only(con, run_id, load_id, statuses, result)
             return result
@@ -369,7 +398,8 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
 
         df = observations_frame(staged.observations(cut))
         objects_df = objects_frame([o for o in staged.objects if o["account_id"] not in cut])
-        staged.tables, staged.rows = [], None  # the frame holds the observations now
+        staged.tables, staged.rows, staged.objects = [], None, []  # the frames hold them now
+        _release_freed_memory()
         planned = [s for s in statuses if s["status"] == "ok" and s["account_id"] not in cut] or statuses
         try:
             gate = load_gate.gate_batch(
@@ -390,14 +420,17 @@ def load_run(settings: Settings, registry: Registry, run_id: str, platform: str)
             return result
 
         responses = sum(staged.responses[a] for a in good_accounts)
-        _commit(con, registry, load_id, run_id, (staged.response_files, cut, responses), df, objects_df, statuses,
-                result, gate)
+        observations = _Incoming.of(df)
+        del df  # the insert reads the Arrow copy: DuckDB's buffers grow after the frame is gone
+        _release_freed_memory()
+        _commit(con, registry, load_id, run_id, (staged.response_files, cut, responses), observations, objects_df,
+                statuses, result, gate)
         result.status = "committed"
         result.responses = responses
-        result.observations = len(df)
+        result.observations = observations.rows
         result.accounts_loaded = sorted(good_accounts)
-        result.business_date_min = df["metric_date"].min().date().isoformat()
-        result.business_date_max = df["metric_date"].max().date().isoformat()
+        result.business_date_min = observations.first_day.isoformat()
+        result.business_date_max = observations.last_day.isoformat()
         return result
     finally:
         try:
@@ -471,8 +504,25 @@ def _coverage_frame(load_id: str, statuses: list[dict[str, Any]], failed_ids: se
                                        "fetched_at", "load_id", "outcome"])
 
 
+@dataclass
+class _Incoming:
+    """The gated observations as the commit inserts them (Arrow), with the figures the load row
+    and the result need, so that the pandas frame can go before DuckDB's buffers grow."""
+
+    table: pa.Table
+    rows: int
+    accounts: int
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> _Incoming:
+        return cls(arrow_table(df), len(df), df["account_id"].nunique(), df["metric_date"].min().date(),
+                   df["metric_date"].max().date())
+
+
 def _commit(con, registry: Registry, load_id: str, run_id: str,
-            responses: tuple[list[Path], set[str], int], df: pd.DataFrame, objects: pd.DataFrame,
+            responses: tuple[list[Path], set[str], int], observations: _Incoming, objects: pd.DataFrame,
             statuses: list[dict[str, Any]], result: LoadResult, gate: quality.GateResult | None = None) -> None:
     """Insert responses, observations, objects, health, ledger, registry and the load row atomically.
 
@@ -507,7 +557,7 @@ def _commit(con, registry: Registry, load_id: str, run_id: str,
         log.warning("registry: %s", notice)
     organisation = pd.DataFrame([{"name": org.name, "timezone": org.timezone, "population": org.population,
                                   "population_by_age": json.dumps(org.population_by_age), "loaded_at": started}])
-    frames = {"incoming_observations": arrow_table(df), "incoming_accounts": accounts,
+    frames = {"incoming_observations": observations.table, "incoming_accounts": accounts,
               "incoming_objects": objects, "incoming_runs": runs, "incoming_coverage": coverage,
               "incoming_retired": retired_df, "incoming_organisation": organisation}
     for name, frame in frames.items():
@@ -558,8 +608,8 @@ def _commit(con, registry: Registry, load_id: str, run_id: str,
                 insert into raw.loads values (?, ?, ?, ?, 'committed', ?, ?, ?, ?, ?)
                 """,
                 [
-                    load_id, run_id, started, datetime.now(UTC), expected_responses, len(df),
-                    df["account_id"].nunique(), df["metric_date"].min().date(), df["metric_date"].max().date(),
+                    load_id, run_id, started, datetime.now(UTC), expected_responses, observations.rows,
+                    observations.accounts, observations.first_day, observations.last_day,
                 ],
             )
             if gate is not None:
