@@ -7,10 +7,10 @@ settings come from the SOCIALPULSE_* environment (set by bench.run_all). Plans t
 processes in `DIR/plans-<run id>.json`. The phase calls the same functions as `socialpulse run`
 (ingestion.pipeline.chain) and prints one JSON line last: the phase's wall time (imports excluded, they
 are reported apart as `import_s`), its counters, and the peak RSS of this process and of its
-children (dbt runs as a child of the dbt phase).
+children (dbt runs in the dbt phase's own process, as in a worker's task: ingestion.transform.runner).
 
 Imports: the process first imports what an Airflow worker preloads before it forks a task process
-(ingestion.pipeline.preload: the pipeline, pandas, DuckDB, Great Expectations), inside `import_s`,
+(ingestion.pipeline.preload: the pipeline, pandas, DuckDB, Great Expectations, dbt), inside `import_s`,
 as the Celery workers do once per worker (dags/dag_support/celery_config.py) and `socialpulse run`
 does once per run. Until issue 21 the gates' lazy GX import (~4 s a process) counted in the load
 and mart-gate phases' wall.

@@ -8,7 +8,8 @@ cumulative and by own time, with the process's CPU seconds (user + system) split
 the phase's work. On a shared machine wall seconds are noise; CPU seconds and the profile's shares
 are what to compare between two versions of the code.
 
-For `dbt` the work happens in a child process (dbt), invisible to cProfile: `--dbt-only` instead
+For `dbt` the work happens in dbt's worker threads, invisible to cProfile (it sees the main thread
+waiting on them): `--dbt-only` instead
 reads the phase's `run_results.json` and dbt's log and prints dbt's own split (start-up and parse,
 per-model and per-test execution seconds summed over threads, the slowest nodes).
 """

@@ -1,21 +1,30 @@
-"""Run the dbt project: one `dbt build` per transform (models and tests in one process).
+"""Run the dbt project: one `dbt build` per transform (models and tests in one invocation), in this
+process.
 
-One process, not one per model: per-model dbt processes cost 5-10x more and fight over the DuckDB
-lock (STACK_NOTES.md §2.8-2.9). dbt threads inside one process share one DuckDB connection safely.
-Per-model results are read back from `run_results.json` for the task log and asset events.
+One invocation, not one per model: per-model dbt processes cost 5-10x more and fight over the DuckDB
+lock (STACK_NOTES.md §2.8-2.9). dbt threads inside one invocation share one DuckDB connection safely.
+Per-model results are read back from the invocation's result for the task log and asset events.
 
-dbt's own output (some 370 lines a build) is detail for a log, not for a person watching a run:
-by default each line goes to this module's logger at INFO, without colour codes, so the CLI files
-it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log.
+In this process (dbt's programmatic `dbtRunner`), not a `dbt` child process (issue 21): a child paid
+the interpreter and dbt's ~2.5 CPU-s import on every build; in process, a Celery worker imports dbt
+once before its pool forks (ingestion.pipeline.preload) and every dbt task starts building at once.
+dbt's invocations are not re-entrant: `_LOCK` keeps a second thread of this process from starting
+one meanwhile. When the invocation ends, dbt-duckdb's cached database handle is closed, so the
+warehouse file is free for the next writer (gate, publish) of this process.
+
+dbt's own output (some 370 lines a build) is detail for a log, not for a person watching a run: each
+line it would print goes to this module's logger at INFO (or to the caller's `log`), so the CLI files
+it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log; dbt's debug log goes to
+$SOCIALPULSE_HOME/dbt_logs/dbt.log as before.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +32,12 @@ from typing import Any
 from ingestion.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+# dbt's console levels: what `dbt build` prints at its default log level (debug stays in dbt.log).
+_PRINTED_LEVELS = frozenset({"info", "warn", "error"})
+# Events dbt never prints to its console (cache bookkeeping).
+_UNPRINTED_EVENTS = frozenset({"CacheAction", "CacheDumpGraph"})
+_LOCK = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -54,40 +69,75 @@ class DbtResult:
         return [n["unique_id"] for n in self.nodes if n["unique_id"].startswith("model.") and n["status"] == "success"]
 
 
-def _dbt_executable() -> str:
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the invocation (profiles.yml reads SOCIALPULSE_WAREHOUSE with env_var),
+    restored afterwards so that one build's warehouse never leaks into the next."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _printer(log: Callable[[str], None]) -> Callable[[Any], None]:
+    """A dbt event callback that hands `log` each line dbt would print on its console."""
+
+    def on_event(msg: Any) -> None:
+        info = msg.info
+        if info.level in _PRINTED_LEVELS and info.name not in _UNPRINTED_EVENTS and info.msg:
+            for line in str(info.msg).splitlines():
+                log(line.rstrip())
+
+    return on_event
+
+
+def _close_warehouse() -> None:
+    """Close dbt-duckdb's process-wide database handle. It closes itself once dbt releases its last
+    connection; this makes sure of it even after a failed invocation, so the next writer of this
+    process (the mart gate, publish) can open the warehouse with its own settings."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
+
+
+def _nodes(result: Any) -> tuple[list[dict[str, Any]], float]:
+    """Per-node status and timing of an invocation's RunExecutionResult (what run_results.json holds)."""
+    if result is None or not hasattr(result, "results"):
+        return [], 0.0
+    nodes = [{"unique_id": r.node.unique_id, "status": str(getattr(r.status, "value", r.status)),
+              "execution_time": r.execution_time, "message": r.message} for r in result.results]
+    return nodes, float(getattr(result, "elapsed_time", 0.0) or 0.0)
 
 
 def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
-    """Run a dbt command against the warehouse; streams dbt's log lines to `log` (default: this
-    module's logger)."""
-    target = settings.home_abs / "dbt_target"
-    env = {
-        **os.environ,
-        "SOCIALPULSE_WAREHOUSE": str(settings.warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(settings.home_abs / "dbt_logs"),
-        "DBT_USE_COLORS": "false",  # lines go to log files, where colour codes are noise
-    }
-    cmd = [_dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        log(line.rstrip())
-    returncode = proc.wait()
-    results_path = target / "run_results.json"
-    nodes, elapsed = [], 0.0
-    if results_path.exists():
-        data = json.loads(results_path.read_text(encoding="utf-8"))
-        elapsed = float(data.get("elapsed_time", 0.0))
-        nodes = [
-            {"unique_id": r["unique_id"], "status": r["status"], "execution_time": r.get("execution_time"),
-             "message": r.get("message")}
-            for r in data.get("results", [])
-        ]
-    return DbtResult(returncode=returncode, elapsed_s=elapsed, nodes=nodes)
+    """Run a dbt command against the warehouse in this process; hands dbt's console lines to `log`
+    (default: this module's logger). returncode is 0 when dbt succeeded, 1 when a node failed, 2 when
+    dbt could not run (its error is logged)."""
+    from dbt.cli.main import dbtRunner
+
+    home = settings.home_abs
+    flags = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs"),
+             "--log-level", "none", "--log-level-file", "debug", "--no-use-colors", "--no-send-anonymous-usage-stats"]
+    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}):
+        try:
+            outcome = dbtRunner(callbacks=[_printer(log)]).invoke([*args, *flags])
+        finally:
+            _close_warehouse()
+    nodes, elapsed = _nodes(outcome.result)
+    if outcome.exception is not None:
+        log(f"dbt could not run: {type(outcome.exception).__name__}: {outcome.exception}")
+        return DbtResult(returncode=2, elapsed_s=elapsed, nodes=nodes)
+    return DbtResult(returncode=0 if outcome.success else 1, elapsed_s=elapsed, nodes=nodes)
 
 
 def build(settings: Settings, log=_log_line) -> DbtResult:

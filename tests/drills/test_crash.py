@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import psutil
 import pytest
 
 from ingestion.core.registry import load_registry
@@ -158,14 +157,12 @@ def test_kill_dbt_build_then_rebuild_equals_uninterrupted(nightly_home, tmp_path
         if " OK created " in line:
             created += 1
         if created >= 12 and killed is None:  # a dozen models written, the rest still to come
-            dbt = [p for p in psutil.Process(parent.pid).children(recursive=True) if "dbt" in " ".join(p.cmdline())]
-            assert dbt, "no dbt process to kill"
-            for proc in dbt:
-                os.kill(proc.pid, signal.SIGKILL)
+            # dbt runs inside the process that called transform.build (ingestion/transform/runner.py)
+            os.kill(parent.pid, signal.SIGKILL)
             killed = created
     parent.wait(timeout=120)
     assert killed is not None, "dbt finished before the drill could kill it"
-    assert parent.returncode != 0  # the build failed loudly (DbtBuildError), not silently
+    assert parent.returncode == -signal.SIGKILL
 
     warehouse = home / "warehouse.duckdb"
     connect(warehouse).close()  # the warehouse opens for writing after the kill
