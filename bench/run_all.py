@@ -44,6 +44,14 @@ PHASE_LABEL = {"plan-nightly": "plan", "plan-backfill": "plan", "fetch": "fetch"
                "dbt": "dbt build", "mart-gate": "mart gate", "publish": "publish", "report": "report"}
 
 
+# Steady state (bench/README.md "Steady-state nightly"): the backfill ran weeks ago, and the two
+# nights before the timed one ran 2 and 1 days ago. dbt's incremental models re-derive the loads
+# committed after their watermark, and its grain tests check the keys loaded within
+# `data_test_recent_days` (3) days: in production that is the last three nights, never the backfill.
+BACKFILL_AGE_DAYS = 30
+UNTIMED_NIGHTS = (("night-2", 2), ("previous-night", 1))
+
+
 def _la(result: dict[str, Any]) -> dict[str, Any]:
     return {"load_avg": [result["load_avg_before"][0], result["load_avg_after"][0]]}
 
@@ -71,14 +79,17 @@ def demo_section(work: Path, latency_ms: float, with_peer: bool) -> dict[str, An
         for phase in ("plan-backfill", "fetch", "load"):
             out["backfill"][phase] = H.run_phase(phase, env, work, "backfill", until, since=since, sandbox_info=sb)
         warehouse = work / "home" / "warehouse.duckdb"
-        age_loads(warehouse, "backfill/", days=2)
+        age_loads(warehouse, "backfill/", days=BACKFILL_AGE_DAYS)
         for phase in ("dbt", "mart-gate", "publish"):
             out["backfill_transform"][phase] = H.run_phase(phase, env, work, "backfill", until, sandbox_info=sb)
-        H.log("last night's run (untimed), so that the timed nightly is a steady-state one")
-        for phase in ("plan-nightly", "fetch", "load"):
-            H.run_phase(phase, env, work, "previous-night", until, sandbox_info=sb)
-        age_loads(warehouse, "previous-night/", days=1)
-        H.run_phase("dbt", env, work, "previous-night", until, sandbox_info=sb)
+        H.log("the two nights before (untimed), so that the timed nightly is a steady-state one")
+        out["untimed_nights"] = {}
+        for night, age in UNTIMED_NIGHTS:
+            as_of = H.AS_OF - timedelta(days=age)
+            for phase in ("plan-nightly", "fetch", "load"):
+                H.run_phase(phase, env, work, night, as_of, sandbox_info=sb)
+            age_loads(warehouse, f"{night}/", days=age)
+            out["untimed_nights"][night] = {"dbt": H.run_phase("dbt", env, work, night, as_of, sandbox_info=sb)}
         H.log("nightly on top of the two years")
         for phase in NIGHTLY_PHASES:
             out["nightly"][phase] = H.run_phase(phase, env, work, "nightly", H.AS_OF, sandbox_info=sb)
@@ -196,8 +207,8 @@ def backfill_figures(res: dict[str, Any]) -> list[dict[str, Any]]:
                note="load phase: read landing + parse + gate + commit"),
         figure("backfill.landed", f["landed_mib"], "MiB"),
         figure("backfill.accounts_failed", f["failed"] + ld["accounts_failed"], "accounts"),
-        figure("backfill.dbt_full.wall", t["dbt"]["wall_s"], "s",
-               children_peak_rss_mib=t["dbt"]["children_peak_rss_mib"], **_la(t["dbt"])),
+        figure("backfill.dbt_full.wall", t["dbt"]["wall_s"], "s",  # dbt runs in the phase's process
+               peak_rss_mib=max(t["dbt"]["peak_rss_mib"], t["dbt"]["children_peak_rss_mib"]), **_la(t["dbt"])),
         figure("backfill.mart_gate.wall", t["mart-gate"]["wall_s"], "s"),
         figure("backfill.publish.wall", t["publish"]["wall_s"], "s"),
     ]
