@@ -5,7 +5,8 @@ publish does, in this order, and swaps nothing until everything has been written
 
 1. copy every table of schema `marts` into a private temporary DuckDB file written with
    `STORAGE_VERSION 'v1.5.0'` (BI drivers that bundle DuckDB 1.x can open it), plus one Parquet
-   file per mart into a private temporary folder;
+   file per mart into a private temporary folder; tables and files are written by worker threads
+   side by side (`_copy_table`, `_copy_to_parquet`);
 2. write `main.publish_log` into that copy: the log of the previous copy carried forward plus one
    row per table of this publish (publish id, time, row count, git commit, run id, load ids);
 3. re-open the temporary copy read-only and check every table's row count against the log;
@@ -35,6 +36,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,15 @@ PARQUET_LINK = "parquet"  # bi/parquet -> parquet-versions/<publish_id> (contrac
 PARQUET_VERSIONS = "parquet-versions"
 LOG_TABLE = "publish_log"
 KEEP_VERSIONS = 3
+# Worker threads that write the copy's tables and the Parquet files side by side (2 cores: one
+# writer per core; DuckDB runs each small statement on one thread anyway).
+COPY_WORKERS = 2
+# Row groups of the DuckDB copy: half of DuckDB's default 122,880 rows. A table smaller than one row
+# group is compressed and written by the commit of its CTAS, one thread for the whole table; the
+# daily marts hold ~120,000 rows (two years of the demo registry), so with the default the copy was
+# written on one core. Half-size row groups are written as the CTAS fills them, on the worker that
+# runs it. Readers see the same rows; DuckDB 1.5 reads any row group size (tests/bi/test_old_driver.py).
+COPY_ROW_GROUP_SIZE = 61_440
 # The latest publish of a log (ids of carried-forward legacy rows do not sort with the new ones).
 LATEST_PUBLISH_SQL = f"select publish_id from main.{LOG_TABLE} order by published_at desc, publish_id desc limit 1"
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -272,6 +283,58 @@ def publish(
     )
 
 
+def _copy_table(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, int]:
+    """CTAS of one mart into the copy on a cursor of its own; returns its rows and columns."""
+    src, dst = f"src.{MARTS_SCHEMA}.{_quote(name)}", f"pub.{MARTS_SCHEMA}.{_quote(name)}"
+    cursor = con.cursor()
+    try:
+        cursor.execute(f"create table {dst} as select * from {src}")
+        rows = cursor.execute(f"select count(*) from {dst}").fetchone()[0]
+        return rows, len(cursor.execute(f"select * from {dst} limit 0").description)
+    finally:
+        cursor.close()
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> None:
+    """One mart's Parquet file, from the warehouse on a cursor of its own: the same read-only
+    relation in the same scan order as the copy's table, so both hold the same rows."""
+    cursor = con.cursor()
+    try:
+        cursor.execute(f"copy (select * from src.{MARTS_SCHEMA}.{_quote(name)}) to {_sql_str(str(path))} "
+                       "(format parquet)")
+    finally:
+        cursor.close()
+
+
+@contextlib.contextmanager
+def _workers() -> Iterator[ThreadPoolExecutor]:
+    """The copy's worker threads. On an error, what has not started is cancelled and what runs
+    finishes before the caller removes the temporary files."""
+    pool = ThreadPoolExecutor(max_workers=COPY_WORKERS, thread_name_prefix="publish")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, names: Sequence[str], parquet_tmp: Path
+                ) -> tuple[dict[str, int], dict[str, int]]:
+    """Step 1: every mart into the copy and into Parquet; returns rows and columns per mart."""
+    tables: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    with _workers() as pool:
+        copies = {name: pool.submit(_copy_table, con, name) for name in names}
+        files: list[Future] = [pool.submit(_copy_to_parquet, con, name, parquet_tmp / f"{name}.parquet")
+                               for name in names]
+        for name, copy in copies.items():
+            tables[name], columns[name] = copy.result()
+        for written in files:
+            written.result()
+    return tables, columns
+
+
 def _write(
     settings: Settings, now: datetime, publish_id: str, tmp: Path, parquet_tmp: Path, final: Path,
     run_id: str | None, load_ids: Sequence[str] | None, started: float,
@@ -279,10 +342,10 @@ def _write(
     """Steps 1-2: the temporary DuckDB copy with its publish_log, and the temporary Parquet folder."""
     parquet_tmp.mkdir()
     con = duckdb.connect()
-    tables: dict[str, int] = {}
     try:
         con.execute(f"attach {_sql_str(str(settings.warehouse))} as src (read_only)")
-        con.execute(f"attach {_sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {_sql_str(str(tmp))} as pub (storage_version '{STORAGE_VERSION}', "
+                    f"row_group_size {COPY_ROW_GROUP_SIZE})")
         names = [
             r[0] for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'src' and schema_name = ? "
@@ -295,14 +358,8 @@ def _write(
         unsafe = [n for n in names if not _SAFE_NAME.match(n) or n == LOG_TABLE]
         if unsafe:
             raise PublishError(f"mart names not publishable as files/tables: {unsafe}")
-        columns: dict[str, int] = {}
         con.execute(f"create schema pub.{MARTS_SCHEMA}")
-        for name in names:
-            src, dst = f"src.{MARTS_SCHEMA}.{_quote(name)}", f"pub.{MARTS_SCHEMA}.{_quote(name)}"
-            con.execute(f"create table {dst} as select * from {src}")
-            tables[name] = con.execute(f"select count(*) from {dst}").fetchone()[0]
-            columns[name] = len(con.execute(f"select * from {dst} limit 0").description)
-            con.execute(f"copy {dst} to {_sql_str(str(parquet_tmp / (name + '.parquet')))} (format parquet)")
+        tables, columns = _copy_marts(con, names, parquet_tmp)
 
         con.execute(
             f"create table pub.main.{LOG_TABLE} ({', '.join(f'{n} {t}' for n, t in LOG_COLUMNS)})"
