@@ -4,7 +4,7 @@ Layout: `<landing>/<run_id>/<platform>/<chunk>.jsonl` (one response record per l
 `<chunk>.status.json` (per-account outcome). Files are written to a temporary name and renamed, so
 the loader never sees a half-written chunk. The fetch streams a chunk's responses to disk as they
 arrive (`ChunkWriter`), so its memory does not grow with the chunk; the loader streams them back
-(`read_record_batches`): a slice of records at a time, each with its line as landed, so a backfill
+(`read_line_batches`): a slice of lines at a time, decoded where the slice is parsed, so a backfill
 is never decoded whole.
 """
 
@@ -194,24 +194,21 @@ def read_records(landing: Path, run_id: str, platform: str) -> Iterator[dict[str
                     yield json.loads(line)
 
 
-def read_record_batches(landing: Path, run_id: str, platform: str, size: int
-                        ) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
-    """The landed records of one platform in one run, `size` at a time in landing order, each with
-    its line as landed (the loader streams them, so a backfill is never decoded whole)."""
+def read_line_batches(landing: Path, run_id: str, platform: str, size: int) -> Iterator[list[str]]:
+    """The landed lines of one platform in one run, `size` records at a time in landing order, not
+    decoded (the loader decodes each slice where it parses it, possibly in a worker process)."""
     folder = run_dir(landing, run_id) / platform
     lines: list[str] = []
-    records: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.jsonl")):
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     lines.append(line)
-                    records.append(json.loads(line))
-                    if len(records) >= size:
-                        yield lines, records
-                        lines, records = [], []
-    if records:
-        yield lines, records
+                    if len(lines) >= size:
+                        yield lines
+                        lines = []
+    if lines:
+        yield lines
 
 
 def read_statuses(landing: Path, run_id: str, platform: str) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ How a batch flows (bounded memory, one transaction):
   responses (params, usage headers and bodies as JSON text, byte for byte what `json.dumps` gave
   before; see `_body_json`) are written to a Parquet file in `$SOCIALPULSE_HOME/.load-staging/`;
   the decoded JSON of a slice is dropped before the next one is read, so a two-year backfill is
-  never held in memory whole (peak RSS 4.1-4.4 GiB -> 1.45 GiB, bench/README.md);
+  never held in memory whole (peak RSS 4.1-4.4 GiB -> 1.45 GiB, bench/README.md); a large batch (a
+  backfill) is staged by two worker processes, slice by slice in landing order (`_stage_in_workers`:
+  decoding and parsing are pure Python, one core per process);
 - after the last slice, the accounts that must not load (unparseable, or empty insights) are cut
   out; the gate validates the observations as one pandas frame made from the Arrow tables
   (`observations_frame`: same dtypes as the row-wise frame it replaces);
@@ -34,8 +36,12 @@ import ctypes
 import ctypes.util
 import json
 import logging
+import multiprocessing
+import os
 import shutil
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -176,6 +182,35 @@ def arrow_table(df: pd.DataFrame) -> pa.Table:
 
 
 @dataclass
+class _Slice:
+    """One slice of a landing batch, staged: its responses written to `path`, its records parsed.
+
+    Built by `_stage_slice`, in this process or in a staging worker (so it is small and picklable:
+    the observations as one Arrow table, no decoded JSON)."""
+
+    path: Path
+    accounts: list[str]  # the account of each response, landing order
+    table: pa.Table | None  # the observations; None when Arrow refused them (then `rows`)
+    rows: list[dict[str, Any]] | None
+    objects: list[dict[str, Any]]
+    broken: dict[str, str]
+    empty_insights: dict[str, str]  # account -> metric of its last empty answer in the slice
+
+    @classmethod
+    def of(cls, platform: str, path: Path, records: list[dict[str, Any]], observations: list[dict[str, Any]],
+           objects: list[dict[str, Any]], broken: dict[str, str]) -> _Slice:
+        empty: dict[str, str] = {}
+        if platform in META:
+            for rec in records:
+                metric = empty_insights_metric(rec)
+                if metric is not None:
+                    empty[rec["account_id"]] = metric
+        table = _observations_table(observations)
+        return cls(path, [r["account_id"] for r in records], table, observations if table is None else None,
+                   objects, broken, empty)
+
+
+@dataclass
 class _Staged:
     """What streaming one platform's landing batch produced (its responses staged on disk)."""
 
@@ -189,26 +224,23 @@ class _Staged:
     empty_insights: dict[str, str] = field(default_factory=dict)  # account -> metric of its last empty answer
     response_files: list[Path] = field(default_factory=list)  # the responses, staged as Parquet
 
-    def add(self, records: list[dict[str, Any]], observations: list[dict[str, Any]],
-            objects: list[dict[str, Any]], broken: dict[str, str]) -> None:
-        """Take one parsed slice (its observation dicts are not kept)."""
-        for account_id, message in broken.items():
+    def add(self, part: _Slice) -> None:
+        """Take one staged slice."""
+        for account_id, message in part.broken.items():
             self.broken.setdefault(account_id, message)
-        self.responses.update(r["account_id"] for r in records)
-        self.objects.extend(objects)
-        if self.platform in META:
-            for rec in records:
-                metric = empty_insights_metric(rec)
-                if metric is not None:
-                    self.empty_insights[rec["account_id"]] = metric
-        table = _observations_table(observations) if self.rows is None else None
-        if table is None and self.rows is None:  # from now on row-wise (rare: a parser bug)
+        self.responses.update(part.accounts)
+        self.objects.extend(part.objects)
+        self.empty_insights.update(part.empty_insights)
+        self.response_files.append(part.path)
+        if part.table is None and self.rows is None:  # from now on row-wise (rare: a parser bug)
             self.rows = [row for t in self.tables for row in t.to_pylist()]
             self.tables = []
         if self.rows is not None:
+            observations = part.rows if part.table is None else part.table.to_pylist()
             self.rows.extend(observations)
             nodes = [o for o in observations if o["source"] == "node" and o["metric_name"] in FOLLOWER_FIELDS]
         else:
+            table = part.table
             self.tables.append(table)
             nodes = table.filter(pc.and_(pc.equal(table["source"], "node"),
                                          pc.is_in(table["metric_name"], pa.array(FOLLOWER_FIELDS)))).to_pylist()
@@ -324,20 +356,66 @@ def staging_dir(settings: Settings) -> Path:
     return settings.home_abs / ".load-staging"
 
 
+def _stage_slice(platform: str, lines: list[str], path: Path) -> _Slice:
+    """Decode, stage and parse one slice of landed lines (in this process or a staging worker)."""
+    records = [json.loads(line) for line in lines]
+    table = _responses_table(records, lines)  # before parsing: parsers may add keys to a record
+    del lines
+    observations, objects, broken = parse_records(platform, records)
+    part = _Slice.of(platform, path, records, observations, objects, broken)
+    del observations, records
+    pq.write_table(table, path, compression="zstd", compression_level=1)
+    return part
+
+
+# A landing batch this large (a backfill; a nightly's largest is ~8 MiB) is staged by worker
+# processes, one slice each at a time: decoding the JSON, parsing and staging are ~80 % of a
+# two-year backfill's load and are pure Python, so one process uses one core (issue 21).
+PARALLEL_STAGING_MIN_BYTES = 32 * 2**20
+STAGING_WORKERS = 2
+# Slices handed to the workers ahead of the one being taken back: bounds the landed text in flight.
+_SLICES_AHEAD_PER_WORKER = 2
+
+
+def _staging_workers(landing_dir: Path, run_id: str, platform: str) -> int:
+    """How many worker processes stage this batch (0: this process does, as for every nightly)."""
+    workers = min(STAGING_WORKERS, os.cpu_count() or 1)
+    if workers < 2 or multiprocessing.current_process().daemon:  # a daemon process may not start any
+        return 0
+    folder = landing.run_dir(landing_dir, run_id) / platform
+    size = sum(path.stat().st_size for path in folder.glob("*.jsonl")) if folder.exists() else 0
+    return workers if size >= PARALLEL_STAGING_MIN_BYTES else 0
+
+
+def _stage_in_workers(platform: str, slices: Iterator[tuple[list[str], Path]], workers: int) -> Iterator[_Slice]:
+    """`_stage_slice` of every slice in worker processes; yields the results in landing order.
+
+    Fresh interpreters (`spawn`), not forks: this process already holds DuckDB's and Arrow's
+    threads, which a fork would copy mid-flight. Their start-up (~1 s) runs while the first slices
+    are read. As with any `spawn`, a worker imports the program's main module again, so a script
+    that calls the loader must keep its work under `if __name__ == "__main__"` (console scripts,
+    `python -m ...` entry points and pytest do)."""
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque = deque()
+        for lines, path in slices:
+            pending.append(pool.submit(_stage_slice, platform, lines, path))
+            if len(pending) > workers * _SLICES_AHEAD_PER_WORKER:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _stage(landing_dir: Path, run_id: str, platform: str, folder: Path) -> _Staged:
     """Read and parse the landing batch slice by slice; responses go to Parquet files in `folder`."""
     staged = _Staged(platform)
     folder.mkdir(parents=True, exist_ok=True)
-    batches = landing.read_record_batches(landing_dir, run_id, platform, BATCH_RECORDS)
-    for index, (lines, records) in enumerate(batches):
-        table = _responses_table(records, lines)  # before parsing: parsers may add keys to a record
-        del lines
-        observations, objects, broken = parse_records(platform, records)
-        staged.add(records, observations, objects, broken)
-        del observations
-        path = folder / f"responses-{index:05d}.parquet"
-        pq.write_table(table, path, compression="zstd", compression_level=1)
-        staged.response_files.append(path)
+    batches = landing.read_line_batches(landing_dir, run_id, platform, BATCH_RECORDS)
+    slices = ((lines, folder / f"responses-{index:05d}.parquet") for index, lines in enumerate(batches))
+    workers = _staging_workers(landing_dir, run_id, platform)
+    parts = (_stage_in_workers(platform, slices, workers) if workers
+             else (_stage_slice(platform, lines, path) for lines, path in slices))
+    for part in parts:
+        staged.add(part)
     return staged
 
 

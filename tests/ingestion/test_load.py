@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -117,3 +118,24 @@ def test_unparseable_account_is_cut_out_and_reported(settings):
          "message": "ParseError: insights body has no 'data' list"}
     ]
     assert not settings.warehouse.exists() or _snapshot(settings.warehouse)["observations"] == []
+
+
+def test_staging_in_worker_processes_loads_what_one_process_loads(tmp_path, monkeypatch):
+    """A large batch (a backfill) is staged by worker processes: same rows as staging it here."""
+    from ingestion.load import loader
+
+    monkeypatch.setattr(loader, "BATCH_RECORDS", 1)  # one slice per response: several per worker
+    registry = load_registry(REPO / "config" / "accounts.yml")
+    snapshots, results = [], []
+    for min_bytes in (10**12, 0):  # in this process, then in workers
+        monkeypatch.setattr(loader, "PARALLEL_STAGING_MIN_BYTES", min_bytes)
+        settings = Settings(home=tmp_path / f"home-{min_bytes}", accounts=REPO / "config" / "accounts.yml")
+        _land(settings, "run-1", [3, 4, 5])
+        in_workers = loader._staging_workers(settings.landing_dir, "run-1", "facebook") > 0
+        assert in_workers == (min_bytes == 0 and (os.cpu_count() or 1) > 1)
+        result = load_run(settings, registry, "run-1", "facebook")
+        results.append((result.status, result.responses, result.observations, result.accounts_loaded))
+        snapshots.append(_snapshot(settings.warehouse))
+    assert results[0] == results[1] == ("committed", 2, 4, [PAGE])
+    assert snapshots[0]["observations"] == snapshots[1]["observations"]
+    assert snapshots[0]["responses"] == snapshots[1]["responses"]
