@@ -32,8 +32,10 @@ so the schema suite still sees and reports them.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
 import json
 import logging
 import multiprocessing
@@ -387,6 +389,32 @@ def _staging_workers(landing_dir: Path, run_id: str, platform: str) -> int:
     return workers if size >= PARALLEL_STAGING_MIN_BYTES else 0
 
 
+def _staging_worker_started() -> None:
+    """A staging worker's set-up, once its imports are done (unpickling this function imported this
+    module): the collector skips those modules' objects from then on (see `_collector_skips_the_heap`)."""
+    gc.freeze()
+
+
+@contextlib.contextmanager
+def _collector_skips_the_heap() -> Iterator[None]:
+    """While a load runs, Python's cyclic garbage collector ignores the objects that existed before it.
+
+    Decoding and parsing create millions of small containers, and each collection of the oldest
+    generation walked every object of the process as well: ~370,000 of them after the worker's
+    preload (GX, dbt, pandas), which more than doubled the cost of `json.loads` in a nightly load
+    (0.09 -> 0.31 CPU-s for its 4,700 responses). Garbage the load makes is collected as before;
+    the heap from before is handed back to the collector afterwards. Nothing is done when someone
+    else froze the heap already (their freeze is theirs to undo)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _stage_in_workers(platform: str, slices: Iterator[tuple[list[str], Path]], workers: int) -> Iterator[_Slice]:
     """`_stage_slice` of every slice in worker processes; yields the results in landing order.
 
@@ -395,7 +423,8 @@ def _stage_in_workers(platform: str, slices: Iterator[tuple[list[str], Path]], w
     are read. As with any `spawn`, a worker imports the program's main module again, so a script
     that calls the loader must keep its work under `if __name__ == "__main__"` (console scripts,
     `python -m ...` entry points and pytest do)."""
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_staging_worker_started) as pool:
         pending: deque = deque()
         for lines, path in slices:
             pending.append(pool.submit(_stage_slice, platform, lines, path))
@@ -432,6 +461,11 @@ def quarantine(settings: Settings, load_id: str, run_id: str, platform: str, pay
 
 def load_run(settings: Settings, registry: Registry, run_id: str, platform: str) -> LoadResult:
     """Load one platform's landing batch of one run into the warehouse."""
+    with _collector_skips_the_heap():
+        return _load_run(settings, registry, run_id, platform)
+
+
+def _load_run(settings: Settings, registry: Registry, run_id: str, platform: str) -> LoadResult:
     load_id = load_id_for(run_id, platform)
     statuses = landing.read_statuses(settings.landing_dir, run_id, platform)
     result = LoadResult(load_id=load_id, platform=platform, status="empty")
