@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
     fetch_concurrency: int = 8
+    # dbt's own log file ($SOCIALPULSE_HOME/dbt_logs/dbt.log): `info` keeps every node's start,
+    # result and error; `debug` adds every SQL statement and adapter call (several MB a build and
+    # ~0.5 CPU-s of formatting in the nightly's dbt task), for chasing a model's SQL.
+    dbt_log_level: Literal["debug", "info", "warn", "error", "none"] = "info"
     # Pack Graph calls into batch requests of up to 50 (fewer round trips); off = one GET per call.
     graph_batch: bool = True
     # Posts/media published within this many days get their lifetime metrics refreshed nightly.

@@ -315,14 +315,10 @@ def collect_events(triggering_asset_events: Any) -> dict:
     return summary
 
 
-def _mart_models(settings) -> set[str]:
-    """Unique ids of dbt models that materialise in schema `marts` (from the manifest of the build)."""
-    manifest = settings.home_abs / "dbt_target" / "manifest.json"
-    if not manifest.exists():
-        return set()
-    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
-    return {uid for uid, node in nodes.items()
-            if node.get("resource_type") == "model" and node.get("schema") == publish_mod.MARTS_SCHEMA}
+def _mart_models(nodes: Iterable[dict]) -> set[str]:
+    """Unique ids of the build's dbt models that materialise in schema `marts`."""
+    return {node["unique_id"] for node in nodes
+            if node["unique_id"].startswith("model.") and node.get("schema") == publish_mod.MARTS_SCHEMA}
 
 
 def _dbt_error_lines(lines: Iterable[str], limit: int = 8) -> list[str]:
@@ -351,7 +347,7 @@ def dbt_build() -> dict:
         if errors:
             raise transform.DbtBuildError(f"{exc}\n" + "\n".join(errors)) from exc
         raise
-    marts = _mart_models(settings)
+    marts = _mart_models(result.nodes)
     nodes = []
     for node in result.nodes:
         log.info("dbt %-8s %s (%.2fs)", node["status"], node["unique_id"], node["execution_time"] or 0)

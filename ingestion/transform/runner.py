@@ -14,8 +14,9 @@ warehouse file is free for the next writer (gate, publish) of this process.
 
 dbt's own output (some 370 lines a build) is detail for a log, not for a person watching a run: each
 line it would print goes to this module's logger at INFO (or to the caller's `log`), so the CLI files
-it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log; dbt's debug log goes to
-$SOCIALPULSE_HOME/dbt_logs/dbt.log as before.
+it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log; dbt's own log goes to
+$SOCIALPULSE_HOME/dbt_logs/dbt.log at the level of setting `dbt_log_level` (default info; debug
+adds every SQL statement).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ingestion.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
-# dbt's console levels: what `dbt build` prints at its default log level (debug stays in dbt.log).
+# dbt's console levels: what `dbt build` prints at its default log level.
 _PRINTED_LEVELS = frozenset({"info", "warn", "error"})
 # Events dbt never prints to its console (cache bookkeeping).
 _UNPRINTED_EVENTS = frozenset({"CacheAction", "CacheDumpGraph"})
@@ -114,8 +115,23 @@ def _nodes(result: Any) -> tuple[list[dict[str, Any]], float]:
     if result is None or not hasattr(result, "results"):
         return [], 0.0
     nodes = [{"unique_id": r.node.unique_id, "status": str(getattr(r.status, "value", r.status)),
-              "execution_time": r.execution_time, "message": r.message} for r in result.results]
+              "execution_time": r.execution_time, "message": r.message,
+              "schema": getattr(r.node, "schema", None)} for r in result.results]
     return nodes, float(getattr(result, "elapsed_time", 0.0) or 0.0)
+
+
+def _write_run_results(result: Any, target: Path) -> None:
+    """`run_results.json` in the target folder, as dbt writes it, for people and bench.profile.
+
+    dbt runs with `--no-write-json`: with it, dbt would also serialise its whole manifest to
+    manifest.json twice per invocation (after parsing and after the run), ~1 s of the nightly's
+    dbt task on the main thread, after the last node (issue 21). Nothing reads that manifest (the
+    callers take each node's schema from the result; partial parsing keeps its own
+    partial_parse.msgpack), so only the per-node results are written, here."""
+    if result is None or not hasattr(result, "write"):
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    result.write(str(target / "run_results.json"))
 
 
 def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
@@ -125,14 +141,17 @@ def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
     from dbt.cli.main import dbtRunner
 
     home = settings.home_abs
+    target = home / "dbt_target"
     flags = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs"),
-             "--log-level", "none", "--log-level-file", "debug", "--no-use-colors", "--no-send-anonymous-usage-stats"]
+             "--target-path", str(target), "--log-path", str(home / "dbt_logs"),
+             "--log-level", "none", "--log-level-file", settings.dbt_log_level, "--no-write-json",
+             "--no-use-colors", "--no-send-anonymous-usage-stats"]
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}):
         try:
             outcome = dbtRunner(callbacks=[_printer(log)]).invoke([*args, *flags])
         finally:
             _close_warehouse()
+    _write_run_results(outcome.result, target)
     nodes, elapsed = _nodes(outcome.result)
     if outcome.exception is not None:
         log(f"dbt could not run: {type(outcome.exception).__name__}: {outcome.exception}")
