@@ -29,6 +29,8 @@ def module_files(root: Path, tops: tuple[str, ...] = TOPS) -> dict[str, Path]:
     for top in tops:
         for path in sorted((root / top).rglob("*.py")) if (root / top).is_dir() else []:
             parts = list(path.relative_to(root).with_suffix("").parts)
+            if any(part.startswith(".") for part in parts):  # bench/.venv-dlt: the dlt peer's venv, not ours
+                continue
             if parts[-1] == "__init__":
                 parts.pop()
             found[".".join(parts)] = path
