@@ -1,6 +1,6 @@
 {#
     The body of a base_<platform>__observations model: one row per observation key (macro
-    observation_key) of one platform, the latest observation (observation_recency) with how
+    observation_key) of one platform, the latest observation (latest_observation_order) with how
     often the key was fetched, how often its value changed, the first value delivered, and
     `last_loaded_at`: when a load last touched the key (the latest committed_at in raw.loads of its
     observations), the arrival marker every incremental model downstream plans its work with.
@@ -109,25 +109,23 @@ loaded as (
 
 ),
 
-{#- One group per key (an aggregate, not windows: a hash aggregate over the key is ~2x cheaper
-    than the two sorts of a window per key, issue 21). The latest observation's columns travel as
-    one struct picked by arg_max, the first value as a one-field struct (arg_min would skip a NULL
-    value; a struct is never NULL). -#}
-observed as (
+ranked as (
 
     select
-        {{ key | join(',\n        ') }},
-        arg_max(
-            struct_pack(load_id, response_id, end_time, observed_at, value),
-            {{ observation_recency() }}
-        ) as latest,
-        arg_min(struct_pack(value), {{ observation_recency() }}).value as first_metric_value,
-        count(*) as observation_count,
-        count(distinct value) - 1 as restatement_count,
-        min(observed_at) as first_observed_at,
-        max(committed_at) as last_loaded_at
+        *,
+        count(*) over observation as observation_count,
+        count(distinct value) over observation - 1 as restatement_count,
+        row_number() over (
+            observation order by {{ latest_observation_order() }}
+        ) as recency_rank,
+        first_value(value) over (
+            observation order by observed_at, load_id
+            rows between unbounded preceding and unbounded following
+        ) as first_metric_value,
+        min(observed_at) over observation as first_observed_at,
+        max(committed_at) over observation as last_loaded_at
     from loaded
-    group by {{ key | join(', ') }}
+    window observation as (partition by {{ key | join(', ') }})
 
 ),
 
@@ -139,8 +137,8 @@ renamed as (
         account_id,
         object_type,
         object_id,
-        latest.load_id,
-        latest.response_id,
+        load_id,
+        response_id,
 
         ---------- metric key
         source as metric_source,
@@ -152,18 +150,19 @@ renamed as (
 
         ---------- dates / timestamps
         metric_date,
-        latest.end_time,
-        latest.observed_at,
+        end_time,
+        observed_at,
         first_observed_at,
         last_loaded_at,
 
         ---------- numerics
-        latest.value as metric_value,
+        value as metric_value,
         first_metric_value,
         observation_count,
         restatement_count
 
-    from observed
+    from ranked
+    where recency_rank = 1
 
 )
 

@@ -15,9 +15,3 @@
 {% macro latest_observation_order() -%}
     observed_at desc, load_id desc
 {%- endmacro %}
-
-{# The same order as one value for arg_max / arg_min: the latest observation has the largest
-   recency (observed_at, then load_id); the first delivered one has the smallest. #}
-{% macro observation_recency() -%}
-    struct_pack(observed_at, load_id)
-{%- endmacro %}
