@@ -11,7 +11,6 @@ from ingestion.core.days import measured_date, pacific_date_of_unix, snapshot_da
 from ingestion.core.metrics import NODE_FIELDS
 from ingestion.sources import Parsed, RequestSpec
 
-
 # What `isinstance` accepts as a number. A tuple, not `int | float`: that expression builds a new
 # union object on every call, and it runs once per parsed value (~0.8 s of a two-year backfill).
 NUMBER_TYPES = (int, float)
