@@ -209,12 +209,13 @@ class Validator:
         return validator.validate_expectation_suite(suite)
 
     def validate(self, name: str, frame: pd.DataFrame, expectations: list, *, context: dict[str, Any] | None = None,
-                 keep_index: bool = False) -> list[dict[str, Any]]:
+                 keep_index: bool = False, report_rows: pd.DataFrame | None = None) -> list[dict[str, Any]]:
         """Validate `frame` against the expectations; returns this suite's failures.
 
         Failures carry the unexpected rows of `frame` (accounts and sample rows; with `keep_index`
         also every unexpected index label under "unexpected_index"); an expectation that raised
-        goes to `self.raised`.
+        goes to `self.raised`. `report_rows`: a wider frame with the same index labels to take the
+        sample rows from, when `frame` holds only the columns the expectations read.
         """
         started = time.perf_counter()
         suite = self.gx.ExpectationSuite(name=name, expectations=expectations)
@@ -229,7 +230,7 @@ class Validator:
             if exception is not None:
                 raised.append({**base, "exception": exception[:500]})
             elif not item.success:
-                failure = {**base, **_unexpected(frame, item.result or {})}
+                failure = {**base, **_unexpected(frame if report_rows is None else report_rows, item.result or {})}
                 if keep_index:
                     failure["unexpected_index"] = list((item.result or {}).get("unexpected_index_list") or [])
                 failures.append(failure)
