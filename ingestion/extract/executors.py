@@ -33,6 +33,7 @@ from ingestion.extract.http import (
     class_of_status,
     classify_google_error,
     classify_meta_error,
+    one_line_json,
     regain_seconds_from_buc,
 )
 from ingestion.sources import RequestSpec
@@ -173,7 +174,8 @@ class GraphExecutor:
             self.client.observe_usage({"x-page-usage": usage["x-page-usage"]}, spec.account_id)
         if code == 200 and isinstance(body, dict) and "error" not in body:
             return ApiResponse(url=f"{self.url}{spec.path}", params=redact_params(spec.params), http_status=200,
-                               fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body)
+                               fetched_at=batch.fetched_at, usage_headers=usage or batch.usage_headers, body=body,
+                               body_text=one_line_json(sub["body"]))
         error = classify_meta_error(int(code or 500), body)
         error.args = (redact(str(error), self.client.secrets),)  # a sub-answer may echo the bare token
         if error.error_class is ErrorClass.THROTTLED:

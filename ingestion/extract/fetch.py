@@ -504,7 +504,7 @@ class _Rounds:
         account.requests += 1
         if isinstance(outcome, ApiResponse):
             self._observe(account, None)
-            self.sink.add(spec.account_id, _record(self.run_id, self.settings, spec, outcome))
+            self.sink.add(spec.account_id, _record(self.run_id, self.settings, spec, outcome), outcome.body_text)
             self.queue.extend((follow, 0, 0.0) for follow in self.module.follow_ups(spec, outcome.body, self.ctx))
             return
         if _renewed_after_401(account, outcome, used[spec.account_id]):

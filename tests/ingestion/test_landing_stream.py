@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date
@@ -11,7 +12,9 @@ import pytest
 from ingestion.extract import landing
 from ingestion.extract.executors import WINDOW_PER_WORKER, ordered_map
 from ingestion.extract.fetch import fetch_chunk
+from ingestion.extract.http import one_line_json
 from ingestion.extract.plan import AccountPlan
+from ingestion.load.loader import _body_json
 from ingestion.sources import FetchContext
 
 AS_OF = date(2026, 11, 19)
@@ -81,3 +84,29 @@ def test_streamed_fetch_lands_what_the_rounds_answered(pipeline_env, monkeypatch
     order = [r["account_id"] for r in records]
     assert order == sorted(order, key=IG.index)  # grouped by account, in plan order
     assert not [p for p in (pipeline_env.landing_dir / "run-stream" / "instagram").iterdir() if "tmp" in p.name]
+
+
+@pytest.mark.parametrize("text", [
+    '{"data":[{"name":"page_follows","values":[{"value":3}]}],"paging":{"next":"x"}}',  # compact, as Meta sends
+    '{"data": [], "body": {"nested": true}}',  # a key named body inside the body
+])
+def test_a_body_landed_as_received_is_the_same_json_and_what_the_loader_stores(text):
+    # GIVEN a record whose body was decoded from `text`
+    record = {"response_id": "r1", "account_id": "a", "fetched_at": AS_OF, "body": json.loads(text)}
+    # WHEN it is landed with the text it came from
+    line = landing.encode_record(record, one_line_json(text)).decode()
+    # THEN the line is one JSON record equal to the encoded one, and the loader stores that JSON value
+    assert line.count("\n") == 1 and line.endswith("\n")
+    assert json.loads(line) == json.loads(landing.encode_record(record))
+    assert json.loads(_body_json(line, json.loads(line))) == record["body"]
+
+
+@pytest.mark.parametrize("text", ['{"a":\n1}', '{"a":\r\n1}', '{"caption":"Välkommen"}', None, 7])
+def test_a_body_text_that_cannot_stand_on_one_ascii_line_is_encoded_again(text):
+    assert one_line_json(text) is None
+
+
+def test_a_record_without_the_body_last_is_encoded_whole():
+    record = {"body": {"x": 1}, "account_id": "a"}
+    assert landing.encode_record(record, '{"x":1}') == landing.encode_record(record)
+    assert json.loads(landing.encode_record(record)) == record
