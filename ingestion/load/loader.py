@@ -281,10 +281,11 @@ def _body_json(line: str, record: dict[str, Any]) -> str:
 
     `landing.encode_record` writes each record with `json.dumps`, body last (the body's text as
     the API sent it, or encoded), so that text is already in the line: it is sliced out instead of
-    encoded again (the largest single cost of staging a backfill). The slice is taken only when it is exactly what `json.dumps` wrote: `"body": ` occurs
-    once in the line (an unescaped quote-body-quote-colon can only be a key, so it is the record's
-    own), body is the record's last key, after the default item separator, and the line ends with
-    the record's closing brace. Anything else is encoded again.
+    encoded again (the largest single cost of staging a backfill). The slice is taken only when the
+    line has the shape `encode_record` gives it: `"body": ` occurs once in the line (an unescaped
+    quote-body-quote-colon can only be a key, so it is the record's own), body is the record's last
+    key, after the default item separator, and the line ends with the record's closing brace.
+    Anything else is encoded again.
     """
     start = line.find(_BODY_KEY)
     end = len(line)

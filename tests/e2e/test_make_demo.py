@@ -48,7 +48,8 @@ def demo(tmp_path_factory):
     _clean_copy(checkout)
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(SOCIALPULSE_HOME=str(home), PYTHONPATH=str(checkout))
-    proc = subprocess.run(["make", "-o", ".venv/.installed", "demo"], cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["make", "-o", ".venv/.installed", "demo"], cwd=checkout, env=env, capture_output=True,
+                          text=True, timeout=900)
     return proc, checkout, home
 
 
