@@ -13,13 +13,22 @@
                                            dbt's accepted_values); strings are quoted and escaped,
                                            numbers and booleans are not
       unique:          [column, ...]      no non-NULL value twice (NULLs ignored, as in dbt's unique)
+      grain:           [column, ...]      no two rows share these columns' values (the model's
+                                           grain; NULLs compare equal, as in GROUP BY)
+      grain_recent_column:                 check the grain on the recent slice only (the
+                                           `recent_column` of unique_combination_of_columns, whose
+                                           rows it reads: macro grain_duplicates)
 
-    Every row of the model is checked, like the built-in tests it replaces (no recent slice).
-    Failing rows: one per broken rule, `rule` (e.g. `not_null(platform)`,
-    `accepted_values(platform)`, `unique(post_id)`) and `failing_rows` (rows that break it; for
-    unique, the rows beyond the first of each duplicated value). No row: the test passes.
+    The grain is here, not in its own unique_combination_of_columns test, for the same reason: a
+    model with column checks and a grain test was two nodes (22 such models, issue 21 session 9).
+
+    The column rules check every row of the model, like the built-in tests they replace (no
+    recent slice). Failing rows: one per broken rule, `rule` (e.g. `not_null(platform)`,
+    `accepted_values(platform)`, `unique(post_id)`, `grain(platform, object_id)`) and
+    `failing_rows` (rows that break it; for unique and grain, the rows beyond the first of each
+    duplicated value). No row: the test passes.
 #}
-{% test column_checks(model, not_null=[], accepted_values={}, unique=[]) %}
+{% test column_checks(model, not_null=[], accepted_values={}, unique=[], grain=[], grain_recent_column=none) %}
 {%- set rules = [] %}
 {%- for column in not_null %}
     {%- do rules.append(('not_null(' ~ column ~ ')', 'count(*) filter (where ' ~ column ~ ' is null)')) %}
@@ -40,11 +49,15 @@
 {%- for column in unique %}
     {%- do rules.append(('unique(' ~ column ~ ')', 'count(' ~ column ~ ') - count(distinct ' ~ column ~ ')')) %}
 {%- endfor %}
-{%- if rules | length == 0 %}
+{%- set grain_rule = 'grain(' ~ grain | join(', ') ~ ')' %}
+{%- if rules | length == 0 and grain | length == 0 %}
     {{ exceptions.raise_compiler_error("column_checks on " ~ model ~ ": no column to check") }}
 {%- endif %}
+{%- set names = rules | map(attribute=0) | list + ([grain_rule] if grain else []) %}
 
 with
+
+{%- if rules %}
 
 -- One scan, one aggregate: a column per rule, named after the rule.
 counts as (
@@ -55,13 +68,31 @@ counts as (
         {%- endfor %}
     from {{ model }}
 
+),
+{%- endif %}
+{%- if grain %}
+
+-- The grain: rows beyond the first of each duplicated key.
+grain_counts as (
+
+    select coalesce(sum(n_rows - 1), 0) as "{{ grain_rule }}"
+    from ({{ grain_duplicates(model, grain, grain_recent_column) }}) as duplicates
+
+),
+{%- endif %}
+
+all_counts as (
+
+    select * from {{ (['counts'] if rules else []) | join('') }}
+    {{- ' cross join ' if rules and grain }}{{ 'grain_counts' if grain }}
+
 )
 
 -- One row per rule; only the broken ones are failures.
 select rule, failing_rows
 from (
-    unpivot counts
-    on {% for rule, expression in rules %}"{{ rule }}"{{ ", " if not loop.last }}{% endfor %}
+    unpivot all_counts
+    on {% for name in names %}"{{ name }}"{{ ", " if not loop.last }}{% endfor %}
     into name rule value failing_rows
 ) as rules
 where failing_rows > 0

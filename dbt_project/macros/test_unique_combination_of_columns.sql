@@ -12,15 +12,26 @@
     first and inlined (macros/data_test_recent.sql), so the check reads the recent slice of the
     model, not all of it: the nightly cost follows the rows rewritten, not the history. Set the
     var to null (`--vars '{data_test_recent_days: null}'`) to check everything.
+
+    A model that also has column checks states its grain in its column_checks test instead (one
+    node; macros/test_column_checks.sql), which reads the same rows through grain_duplicates.
 #}
 {% test unique_combination_of_columns(model, combination_of_columns, recent_column=none) %}
+{{ grain_duplicates(model, combination_of_columns, recent_column) }}
+{% endtest %}
+
+
+{#
+    The duplicated keys of `model` on `key_columns` (one row per key value seen more than once,
+    with its n_rows), over the recent slice when recent_column is given (see above).
+#}
+{% macro grain_duplicates(model, key_columns, recent_column=none) -%}
 {%- set threshold = recent_threshold(model, recent_column) %}
-{%- set key = combination_of_columns | join(', ') %}
-
-with
-
-checked as (
-
+{%- set key = key_columns | join(', ') %}
+select
+    {{ key_columns | join(',\n    ') }},
+    count(*) as n_rows
+from (
     select * from {{ model }}
     {%- if threshold is not none %}
     semi join (
@@ -29,16 +40,9 @@ checked as (
         where {{ recent_column }} >= {{ threshold }}
     ) as recent_keys
         using ({{ key }})
-    where {{ recent_key_bounds(model, combination_of_columns, recent_column, threshold) }}
+    where {{ recent_key_bounds(model, key_columns, recent_column, threshold) }}
     {%- endif %}
-
-)
-
-select
-    {{ combination_of_columns | join(',\n    ') }},
-    count(*) as n_rows
-from checked
+) as checked
 group by {{ key }}
 having count(*) > 1
-
-{% endtest %}
+{%- endmacro %}

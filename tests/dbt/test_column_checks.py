@@ -1,5 +1,6 @@
 """The set-based `column_checks` test (macros/test_column_checks.sql, issue 21) still catches what
-the per-column not_null / accepted_values / unique tests it replaced caught.
+the per-column not_null / accepted_values / unique tests it replaced caught, and the grain
+(unique_combination_of_columns) of the models it took the grain test of.
 
 Each case copies the fixture warehouse that test_models.py builds (same fixtures), breaks one rule
 in one mart table, runs `dbt test` on that model, and reads which rule the model's column_checks
@@ -61,6 +62,19 @@ _CORRUPTIONS = {
         " from marts.fct_post_performance) where post_performance_id = (select max(post_performance_id)"
         " from marts.fct_post_performance)",
         "unique(post_performance_id)",
+    ),
+    # The grain, on the recent slice (grain_recent_column: loaded_through_at; the copied row is recent).
+    "grain_recent": (
+        "fct_account_daily",
+        "insert into marts.fct_account_daily select * from marts.fct_account_daily"
+        " where platform = 'facebook' and metric_date = date '2025-01-05'",
+        "grain(platform, account_id, metric_date)",
+    ),
+    # The grain over every row (no recent column).
+    "grain_all_rows": (
+        "dim_accounts",
+        "insert into marts.dim_accounts select * from marts.dim_accounts where platform = 'instagram'",
+        "grain(platform, account_id)",
     ),
 }
 
