@@ -32,7 +32,6 @@ so the schema suite still sees and reports them.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -54,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingestion.core.heap import collector_skips_the_heap
 from ingestion.core.metrics import known_metrics
 from ingestion.core.platforms import META
 from ingestion.core.registry import Registry
@@ -392,28 +392,8 @@ def _staging_workers(landing_dir: Path, run_id: str, platform: str) -> int:
 
 def _staging_worker_started() -> None:
     """A staging worker's set-up, once its imports are done (unpickling this function imported this
-    module): the collector skips those modules' objects from then on (see `_collector_skips_the_heap`)."""
+    module): the collector skips those modules' objects from then on (see ingestion.core.heap)."""
     gc.freeze()
-
-
-@contextlib.contextmanager
-def _collector_skips_the_heap() -> Iterator[None]:
-    """While a load runs, Python's cyclic garbage collector ignores the objects that existed before it.
-
-    Decoding and parsing create millions of small containers, and each collection of the oldest
-    generation walked every object of the process as well: ~370,000 of them after the worker's
-    preload (GX, dbt, pandas), which more than doubled the cost of `json.loads` in a nightly load
-    (0.09 -> 0.31 CPU-s for its 4,700 responses). Garbage the load makes is collected as before;
-    the heap from before is handed back to the collector afterwards. Nothing is done when someone
-    else froze the heap already (their freeze is theirs to undo)."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _stage_in_workers(platform: str, slices: Iterator[tuple[list[str], Path]], workers: int) -> Iterator[_Slice]:
@@ -462,7 +442,7 @@ def quarantine(settings: Settings, load_id: str, run_id: str, platform: str, pay
 
 def load_run(settings: Settings, registry: Registry, run_id: str, platform: str) -> LoadResult:
     """Load one platform's landing batch of one run into the warehouse."""
-    with _collector_skips_the_heap():
+    with collector_skips_the_heap():
         return _load_run(settings, registry, run_id, platform)
 
 

@@ -17,6 +17,10 @@ line it would print goes to this module's logger at INFO (or to the caller's `lo
 it in its log under $SOCIALPULSE_HOME/logs/ and Airflow in the task log; dbt's own log goes to
 $SOCIALPULSE_HOME/dbt_logs/dbt.log at the level of setting `dbt_log_level` (default info; debug
 adds every SQL statement).
+
+While dbt runs, the garbage collector skips the heap that existed before (ingestion.core.heap): dbt
+makes many short-lived Jinja and event objects, and each full collection also walked the worker's
+preloaded modules.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestion.core.heap import collector_skips_the_heap
 from ingestion.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -146,7 +151,7 @@ def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
              "--target-path", str(target), "--log-path", str(home / "dbt_logs"),
              "--log-level", "none", "--log-level-file", settings.dbt_log_level, "--no-write-json",
              "--no-use-colors", "--no-send-anonymous-usage-stats"]
-    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}):
+    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
             outcome = dbtRunner(callbacks=[_printer(log)]).invoke([*args, *flags])
         finally:
