@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 # What the task bodies (dags/dag_support/platform_group.py, dags/socialpulse_*.py) import, heaviest
 # first: the pipeline steps (settings, fetch, loader, publish, dbt runner, gates) and the libraries
 # they import lazily (Great Expectations on first use by ingestion.gates.quality; dbt and its DuckDB
-# adapter by ingestion.transform.runner, which runs dbt in the task's own process: ~2.5 s a build).
+# adapter by ingestion.transform.runner, which runs dbt in the task's own process: ~2.5 s a build;
+# matplotlib by the nightly report).
 MODULES: tuple[str, ...] = (
     "great_expectations",
     "dbt.cli.main",
@@ -42,6 +43,9 @@ MODULES: tuple[str, ...] = (
     "ingestion.pipeline.orchestration",
     "ingestion.gates.load_gate",
     "ingestion.gates.mart_gate",
+    # The nightly report, rendered by the publish task: matplotlib and its font manager (~0.5 s).
+    "ingestion.publish.report",
+    "ingestion.publish.report.peers",
 )
 
 
