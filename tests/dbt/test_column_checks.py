@@ -56,11 +56,13 @@ _CORRUPTIONS = {
         " where platform = 'facebook' and metric_date = date '2025-01-07'",  # a 'stock' day
         "accepted_values(followers_source)",
     ),
+    # fct_post_performance is a view (ranks at read time): the id is broken in the table under it.
     "unique": (
         "fct_post_performance",
-        "update marts.fct_post_performance set post_performance_id = (select min(post_performance_id)"
-        " from marts.fct_post_performance) where post_performance_id = (select max(post_performance_id)"
-        " from marts.fct_post_performance)",
+        "update intermediate.int_post_performance_unranked set post_performance_id ="
+        " (select min(post_performance_id) from intermediate.int_post_performance_unranked)"
+        " where post_performance_id = (select max(post_performance_id)"
+        " from intermediate.int_post_performance_unranked)",
         "unique(post_performance_id)",
     ),
     # The grain, on the recent slice (grain_recent_column: loaded_through_at; the copied row is recent).
@@ -79,6 +81,10 @@ _CORRUPTIONS = {
 }
 
 
+# The table a case corrupts when it is not marts.<model> (a model that is a view over it).
+_CORRUPTED_TABLE = {"fct_post_performance": ("intermediate", "int_post_performance_unranked")}
+
+
 @pytest.mark.parametrize("case", sorted(_CORRUPTIONS))
 def test_column_checks_fail_on_the_broken_rule(case: str, warehouse: Path, tmp_path: Path) -> None:
     model, corrupt, rule = _CORRUPTIONS[case]
@@ -86,8 +92,8 @@ def test_column_checks_fail_on_the_broken_rule(case: str, warehouse: Path, tmp_p
     shutil.copy(warehouse, broken)
     with duckdb.connect(str(broken)) as writer:
         table_type = writer.sql(
-            "select table_type from information_schema.tables where table_schema = 'marts' and table_name = ?",
-            params=[model],
+            "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+            params=list(_CORRUPTED_TABLE.get(model, ("marts", model))),
         ).fetchall()
         assert table_type == [("BASE TABLE",)]  # a table: the corruption stays until the test reads it
         changed = writer.execute(corrupt).fetchall()

@@ -500,6 +500,36 @@ def test_post_performance(con) -> None:
     assert ranks == {FB_POST_1: (1, 1), IG_MEDIA_1: (1, 2), IG_MEDIA_2: (2, 3), FB_POST_2: (2, 4)}
 
 
+def test_post_performance_table_of_an_older_project_becomes_the_view(warehouse: Path, tmp_path: Path) -> None:
+    """Upgrade path (issue 21): a warehouse built before the ranks moved to read time has
+    marts.fct_post_performance as a table (ranks stored by a post-hook) and no
+    int_post_performance_unranked. The next build replaces the table by the view (no manual step)
+    and builds the new incremental table in full; the mart reads the same rows, ranks included."""
+    old = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, old)
+    with duckdb.connect(str(old)) as writer:
+        writer.execute("create table marts.fct_post_performance_stored as select * from marts.fct_post_performance")
+        writer.execute("drop view marts.fct_post_performance")
+        writer.execute("drop table intermediate.int_post_performance_unranked")
+        writer.execute("alter table marts.fct_post_performance_stored rename to fct_post_performance")
+        stored = writer.sql("select * from marts.fct_post_performance order by all").fetchall()
+    assert len(stored) == 4 and all(row[-4] is not None for row in stored)  # rank_in_account stored
+
+    result, _ = run_dbt_build(old, tmp_path, ["int_post_performance_unranked", "fct_post_performance"])
+
+    assert result.returncode == 0, result.stdout[-5000:]
+    with duckdb.connect(str(old), read_only=True) as con:
+        relations = con.sql(
+            "select table_schema, table_name, table_type from information_schema.tables"
+            " where table_name like '%post_performance%' order by all"
+        ).fetchall()
+        assert relations == [
+            ("intermediate", "int_post_performance_unranked", "BASE TABLE"),
+            ("marts", "fct_post_performance", "VIEW"),
+        ]
+        assert con.sql("select * from marts.fct_post_performance order by all").fetchall() == stored
+
+
 def test_account_benchmarks(con) -> None:
     bench = {r["platform"]: r for r in rows_of(con, "select * from marts.fct_account_benchmarks")}
     fb, ig, yt = bench["facebook"], bench["instagram"], bench["youtube"]
@@ -575,7 +605,9 @@ def test_incremental_build_equals_a_full_build(warehouse: Path, raw_fixture: Pat
     shutil.copy(raw_fixture, fresh)
     result, _ = run_dbt_build(fresh, tmp_path, command_name="run")
     assert result.returncode == 0, result.stdout[-5000:]
-    marts = [row[0] for row in con.sql("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()]
+    marts = [row[0] for row in con.sql(  # views too: fct_post_performance ranks at read time
+        "select table_name from duckdb_tables() where schema_name = 'marts'"
+        " union all select view_name from duckdb_views() where schema_name = 'marts'").fetchall()]
     assert len(marts) >= 12
     with duckdb.connect(str(fresh), read_only=True) as full:
         for mart in sorted(marts):

@@ -32,7 +32,9 @@ L3_AT = L2_AT + timedelta(days=1)
 def _marts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[list[str], list[tuple]]]:
     """Every mart's columns (lineage excluded) and rows, in a stable order."""
     names = [r[0] for r in con.sql(
-        "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name").fetchall()]
+        "select table_name from duckdb_tables() where schema_name = 'marts'"
+        " union all select view_name from duckdb_views() where schema_name = 'marts'"  # fct_post_performance
+        " order by 1").fetchall()]
     out = {}
     for name in names:
         columns = [c for c in con.sql(f"select * from marts.{name} limit 0").columns if c not in _LINEAGE]

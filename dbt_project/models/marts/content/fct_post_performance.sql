@@ -1,200 +1,56 @@
 {#
     One row per published object (Facebook post, Instagram media): metadata, the latest lifetime
-    metrics (recipe: int_post_metrics_pivoted), engagement rates, its rank within the account and
-    within the department, and when it was published in the organisation's local time
-    (Europe/Stockholm from the registry) for weekday x hour analysis.
+    metrics, engagement rates and local weekday x hour (all from int_post_performance_unranked),
+    and the post's rank within its account and within its department.
 
-    metric_date is the snapshot day of the lifetime metrics (their "as of" day); the post's rate
-    by followers uses the account's followers at the end of that day (the end of the period the
-    lifetime values cover). Ranks order by engagements (1 = most), ties share a rank; objects
-    without engagements are not ranked.
+    Ranks order by engagements (1 = most), ties share a rank; objects without engagements are not
+    ranked, nor are objects without a department in the department ranking.
 
-    Incremental (delete+insert on platform, object_id): a run rewrites the objects whose listing or
-    insights a load touched after the model's newest last_loaded_at, or whose account total on
-    metric_date was recomputed since. Ranks depend on every post of the account and department,
-    so a post-hook (macro refresh_post_ranks) recomputes them over the table and updates only the
-    ranks that moved.
+    A view (issue 21): the ranks span every post of an account / department, so each night's new
+    and re-measured posts move many ranks of old posts. Stored in the incremental table, they made
+    the nightly re-rank the whole table and update the ranks that moved (a cost that grew with the
+    history). Here they are computed when read: the BI copy (ingestion/publish, a CTAS of every
+    mart) ranks once per publish, and a reader that does not select a rank does not pay for it
+    (DuckDB drops unused window expressions). The view's SQL does not change from night to night,
+    so the nightly build leaves it as it is (macros/materialization_view.sql).
 #}
-{{ config(
-    materialized='incremental',
-    unique_key=['platform', 'object_id'],
-    post_hook=[
-        "{{ refresh_account_attributes(this, per_1000=false) }}",
-        "{{ refresh_post_ranks(this) }}",
-    ],
-) }}
-{%- set watermark = incremental_watermark('last_loaded_at') %}
-{# The first day of fct_account_daily recomputed since, as a literal: the posts whose rate by
-   followers it changes have their metric_date from that day on. #}
-{%- set recomputed_from = day_bound(ref('fct_account_daily'), changed_after(watermark)) %}
+{{ config(materialized='view') }}
 
 with
 
-{%- if watermark is not none %}
-
-{# Each read of the two inputs is filtered on its own (no shared CTE over every post). #}
-touched_objects as (
-
-    select platform, object_id from {{ ref('int_posts_unioned') }}
-    where last_loaded_at > {{ watermark }}
-    union
-    select platform, object_id from {{ ref('int_post_metrics_pivoted') }}
-    where last_loaded_at > {{ watermark }}
-    union
-    select post_metrics_all.platform, post_metrics_all.object_id
-    from ({{ select_from_day(ref('int_post_metrics_pivoted'), recomputed_from) }}) as post_metrics_all
-    inner join (
-        select platform, account_id, metric_date from {{ ref('fct_account_daily') }}
-        where loaded_through_at > {{ watermark }}
-    ) as account_daily
-        on post_metrics_all.platform = account_daily.platform
-        and post_metrics_all.account_id = account_daily.account_id
-        and post_metrics_all.metric_date = account_daily.metric_date
-
-),
-{%- endif %}
-
 posts as (
 
-    select * from {{ ref('int_posts_unioned') }}
-    {%- if watermark is not none %}
-    semi join touched_objects
-        using (platform, object_id)
-    {%- endif %}
+    select * from {{ ref('int_post_performance_unranked') }}
 
 ),
 
-post_metrics as (
-
-    select * from {{ ref('int_post_metrics_pivoted') }}
-    {%- if watermark is not none %}
-    semi join touched_objects
-        using (platform, object_id)
-    {%- endif %}
-
-),
-
-account_daily as (
-
-    select * from {{ ref('fct_account_daily') }}
-
-),
-
-registry_accounts as (
-
-    select * from {{ ref('stg_registry__accounts') }}
-
-),
-
-organisation as (
-
-    select * from {{ ref('stg_registry__organisation') }}
-
-),
-
-joined as (
+ranked as (
 
     select
-        coalesce(posts.platform, post_metrics.platform) as platform,
-        coalesce(posts.account_id, post_metrics.account_id) as account_id,
-        coalesce(posts.object_type, post_metrics.object_type) as object_type,
-        coalesce(posts.object_id, post_metrics.object_id) as object_id,
-        posts.content_type,
-        posts.product_type,
-        posts.permalink,
-        posts.caption,
-        posts.published_at,
-        posts.published_platform_date,
-        post_metrics.metric_date,
-        post_metrics.views,
-        post_metrics.reach,
-        post_metrics.reactions,
-        post_metrics.likes,
-        post_metrics.comments,
-        post_metrics.shares,
-        post_metrics.saves,
-        post_metrics.clicks,
-        post_metrics.engagements,
-        greatest(posts.observed_at, post_metrics.observed_at) as observed_at,
-        greatest(posts.last_loaded_at, post_metrics.last_loaded_at) as last_loaded_at
-    from posts
-    full outer join post_metrics
-        on posts.platform = post_metrics.platform
-        and posts.object_id = post_metrics.object_id
+        posts.* exclude (observed_at, last_loaded_at),
 
-),
-
-enriched as (
-
-    select
-        joined.*,
-        registry_accounts.department,
-        timezone(
-            coalesce(organisation.organisation_timezone, 'Europe/Stockholm'), joined.published_at
-        ) as published_local_at,
-        account_daily.followers as account_followers
-    from joined
-    left join registry_accounts using (platform, account_id)
-    left join account_daily using (platform, account_id, metric_date)
-    left join organisation
-        on true
-
-),
-
-final as (
-
-    select
-        ---------- keys
-        {{ surrogate_key(['platform', 'object_id']) }} as post_performance_id,
-        platform,
-        account_id,
-        object_type,
-        object_id,
-        department,
-
-        ---------- content
-        content_type,
-        product_type,
-        permalink,
-        caption,
-
-        ---------- when (UTC, platform day, organisation's local time)
-        published_at,
-        published_platform_date,
-        published_local_at,
-        cast(published_local_at as date) as published_local_date,
-        cast(isodow(published_local_at) as integer) as published_weekday,
-        dayname(published_local_at) as published_weekday_name,
-        cast(hour(published_local_at) as integer) as published_hour,
-
-        ---------- lifetime metrics as of metric_date
-        metric_date,
-        cast(metric_date - published_platform_date as integer) as days_since_published,
-        views,
-        reach,
-        reactions,
-        likes,
-        comments,
-        shares,
-        saves,
-        clicks,
-        engagements,
-
-        ---------- rates and ranks
-        engagements / nullif(views, 0) as engagement_rate_by_views,
-        engagements / nullif(reach, 0) as engagement_rate_by_reach,
-        account_followers,
-        engagements / nullif(account_followers, 0) as engagement_rate_by_followers,
-        {# Filled in by the post-hook refresh_post_ranks (they span the whole table). #}
-        cast(null as integer) as rank_in_account,
-        cast(null as integer) as rank_in_department,
+        ---------- ranks
+        case
+            when engagements is not null
+                then cast(rank() over (
+                    partition by platform, account_id, engagements is null
+                    order by engagements desc
+                ) as integer)
+        end as rank_in_account,
+        case
+            when engagements is not null and department is not null
+                then cast(rank() over (
+                    partition by department, engagements is null
+                    order by engagements desc
+                ) as integer)
+        end as rank_in_department,
 
         ---------- timestamps
         observed_at,
         last_loaded_at
 
-    from enriched
+    from posts
 
 )
 
-select * from final
+select * from ranked
