@@ -38,7 +38,7 @@ def test_clean_warehouse_passes_every_column_check(warehouse: Path) -> None:
     """The module's build (test_models' fixture, L1 then L2) ran one column_checks test per
     model that has column checks, and every one passed."""
     checks = _column_checks(_results(warehouse.parent))
-    assert len(checks) == 27, [r["unique_id"] for r in checks]
+    assert len(checks) == 28, [r["unique_id"] for r in checks]
     assert {r["status"] for r in checks} == {"pass"}
 
 
@@ -72,6 +72,14 @@ _CORRUPTIONS = {
         " where platform = 'facebook' and metric_date = date '2025-01-05'",
         "grain(platform, account_id, metric_date)",
     ),
+    # The grain of an incremental intermediate table (delete+insert), on its recent slice.
+    "grain_recent_intermediate": (
+        "int_post_performance_unranked",
+        "insert into intermediate.int_post_performance_unranked"
+        " select * from intermediate.int_post_performance_unranked"
+        " order by last_loaded_at desc, platform, object_id limit 1",
+        "grain(platform, object_id)",
+    ),
     # The grain over every row (no recent column).
     "grain_all_rows": (
         "dim_accounts",
@@ -81,8 +89,13 @@ _CORRUPTIONS = {
 }
 
 
-# The table a case corrupts when it is not marts.<model> (a model that is a view over it).
+# The table a case corrupts when it is not the model's own (a model that is a view over it).
 _CORRUPTED_TABLE = {"fct_post_performance": ("intermediate", "int_post_performance_unranked")}
+
+
+def _relation(model: str) -> tuple[str, str]:
+    """(schema, name) of a model's relation: int_* models build in intermediate, the rest in marts."""
+    return ("intermediate" if model.startswith("int_") else "marts", model)
 
 
 @pytest.mark.parametrize("case", sorted(_CORRUPTIONS))
@@ -93,7 +106,7 @@ def test_column_checks_fail_on_the_broken_rule(case: str, warehouse: Path, tmp_p
     with duckdb.connect(str(broken)) as writer:
         table_type = writer.sql(
             "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
-            params=list(_CORRUPTED_TABLE.get(model, ("marts", model))),
+            params=list(_CORRUPTED_TABLE.get(model, _relation(model))),
         ).fetchall()
         assert table_type == [("BASE TABLE",)]  # a table: the corruption stays until the test reads it
         changed = writer.execute(corrupt).fetchall()
@@ -102,7 +115,8 @@ def test_column_checks_fail_on_the_broken_rule(case: str, warehouse: Path, tmp_p
     result, _ = run_dbt_build(broken, tmp_path, [model], command_name="test")
 
     assert result.returncode != 0, result.stdout[-3000:]
-    [check] = [r for r in _column_checks(_results(tmp_path)) if f'"marts"."{model}"' in r["compiled_code"]]
+    schema, name = _relation(model)
+    [check] = [r for r in _column_checks(_results(tmp_path)) if f'"{schema}"."{name}"' in r["compiled_code"]]
     assert (check["status"], check["failures"]) == ("fail", 1)
     with duckdb.connect(str(broken), read_only=True) as reader:
         failing = reader.sql(check["compiled_code"]).fetchall()
