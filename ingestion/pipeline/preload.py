@@ -11,10 +11,14 @@ the modules are in every forked task process already (copy-on-write memory, ~0.3
 host shared by its pool). Airflow does the same for its own operator modules
 (`celery_executor_utils.on_celery_import_modules`).
 
-Fork-safe by construction: these imports start no threads and open no connections or files
-(checked: `threading.enumerate()` after the imports is the main thread only). Nothing here is
-Airflow-specific; `dags/dag_support/celery_config.py` calls `preload()` from Celery's
-`import_modules` signal.
+Then it parses the dbt project once (ingestion.transform.runner.parse): each dbt task of the worker
+starts from that manifest instead of re-parsing (~0.7 s a build; ingestion/transform/parsed.py says
+when a parse is stale and done again).
+
+Fork-safe by construction: these imports and the parse start no threads and leave no connections
+or files open (checked: `threading.enumerate()` afterwards is the main thread only; the runner
+closes dbt-duckdb's database handle after the parse). Nothing here is Airflow-specific;
+`dags/dag_support/celery_config.py` calls `preload()` from Celery's `import_modules` signal.
 """
 
 from __future__ import annotations
@@ -49,16 +53,32 @@ MODULES: tuple[str, ...] = (
 )
 
 
-def preload(modules: tuple[str, ...] = MODULES) -> float:
-    """Import `modules` (already imported ones cost nothing); return the seconds spent. A module
-    that fails to import is logged and skipped: the task that needs it imports it again and fails
-    there, with its own traceback in its own log."""
+def preload(modules: tuple[str, ...] = MODULES, parse_dbt_project: bool = True) -> float:
+    """Import `modules` (already imported ones cost nothing), then parse the dbt project; return
+    the seconds spent. A module that fails to import, or a project that fails to parse (settings
+    missing, a broken model), is logged and skipped: the task that needs it imports or parses again
+    and fails there, with its own error in its own log."""
     started = time.perf_counter()
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - a preload must never stop a worker from starting
             log.warning("preload: %s not imported (%s: %s)", name, type(exc).__name__, exc)
+    parsed = _parse_dbt_project() if parse_dbt_project else False
     elapsed = time.perf_counter() - started
-    log.info("preload: %d modules in %.1f s", len(modules), elapsed)
+    log.info("preload: %d modules%s in %.1f s", len(modules), " and the dbt project" if parsed else "", elapsed)
     return elapsed
+
+
+def _parse_dbt_project() -> bool:
+    """Parse the dbt project into this process's cache (ingestion.transform.runner.parse)."""
+    try:
+        from ingestion.core.settings import load_settings
+        from ingestion.transform.runner import parse
+
+        if parse(load_settings(), log=lambda line: log.debug("dbt parse: %s", line)):
+            return True
+        log.warning("preload: the dbt project did not parse; each dbt task will parse it (and report why)")
+    except Exception as exc:  # noqa: BLE001 - a preload must never stop a worker from starting
+        log.warning("preload: dbt project not parsed (%s: %s)", type(exc).__name__, exc)
+    return False
