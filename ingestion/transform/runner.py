@@ -24,8 +24,9 @@ preloaded modules.
 
 `build`, `run` and `test` start from this process's parsed project when nothing dbt's parse reads has
 changed since (ingestion.transform.parsed): a Celery worker parses once before its pool forks
-(`parse`, called by ingestion.pipeline.preload), so its dbt tasks skip dbt's ~0.7 s re-parse. Without
-that parse (`socialpulse run`, a changed project) the first invocation parses, as dbt would have.
+(`parse`, called by ingestion.pipeline.preload), so its dbt tasks skip dbt's ~0.7 s re-parse, and
+compiles the macros' Jinja templates then too. Without that parse (`socialpulse run`, a changed
+project) the first invocation parses, as dbt would have.
 """
 
 from __future__ import annotations
@@ -180,14 +181,31 @@ def _parsed_manifest(flags: list[str], log: Callable[[str], None]) -> tuple[Any,
 
 def parse(settings: Settings, log=_log_line) -> bool:
     """Parse the project into this process's cache, so that its (or its forked children's) next
-    builds skip dbt's parse; True when the parse succeeded. Leaves no database handle open."""
+    builds skip dbt's parse, and compile its macros' templates; True when the parse succeeded.
+    Leaves no database handle open."""
     flags = _flags(settings)
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
-            _, failed = _parsed_manifest(flags, log)
+            manifest, failed = _parsed_manifest(flags, log)
         finally:
             _close_warehouse()
+    if manifest is not None:
+        _compile_macro_templates(manifest)
     return failed is None
+
+
+def _compile_macro_templates(manifest: Any) -> None:
+    """Compile every macro of `manifest` into dbt's process-wide Jinja template cache.
+
+    dbt compiles a macro's Jinja source into a template the first time a process calls the macro,
+    and keeps it for the life of the process (dbt_common.clients.jinja.template_cache, keyed by the
+    macro's source text, so an edited macro is compiled anew). A forked dbt task starts with an
+    empty cache unless its parent filled it: the compiles were ~1 s of a nightly build's dbt Python
+    (py-spy, issue 21). All ~550 macros (the adapter's too) take ~1.2 s once per worker."""
+    from dbt_common.clients.jinja import template_cache
+
+    for macro in manifest.macros.values():
+        template_cache.get_node_template(macro)
 
 
 def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:

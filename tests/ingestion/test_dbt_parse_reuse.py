@@ -49,6 +49,10 @@ def test_builds_reuse_the_parse_until_the_project_changes(project: Path) -> None
     assert runner.parse(settings)
     parsed_at_start = runner._PARSED.manifest
     assert parsed_at_start is not None
+    # The macros' templates are compiled with it (for the worker's forked tasks).
+    from dbt_common.clients.jinja import template_cache
+
+    assert all(macro.macro_sql in template_cache.file_cache for macro in parsed_at_start.macros.values())
 
     # A model added after the parse (a deploy): the stale manifest does not know it.
     _write_probe(project, 1)
