@@ -20,7 +20,8 @@ adds every SQL statement).
 
 While dbt runs, the garbage collector skips the heap that existed before (ingestion.core.heap): dbt
 makes many short-lived Jinja and event objects, and each full collection also walked the worker's
-preloaded modules.
+preloaded modules. dbt's events below the levels anyone reads are dropped before dbt builds their
+messages (ingestion.transform.events).
 
 `build`, `run` and `test` start from this process's parsed project when nothing dbt's parse reads has
 changed since (ingestion.transform.parsed): a Celery worker parses once before its pool forks
@@ -183,7 +184,10 @@ def parse(settings: Settings, log=_log_line) -> bool:
     """Parse the project into this process's cache, so that its (or its forked children's) next
     builds skip dbt's parse, and compile its macros' templates; True when the parse succeeded.
     Leaves no database handle open."""
+    from ingestion.transform import events
+
     flags = _flags(settings)
+    events.install()
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
             manifest, failed = _parsed_manifest(flags, log)
@@ -214,10 +218,13 @@ def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
     dbt could not run (its error is logged)."""
     from dbt.cli.main import dbtRunner
 
+    from ingestion.transform import events
+
     target = settings.home_abs / "dbt_target"
     flags = _flags(settings)
     reuses_parse = bool(args) and args[0] in _REUSES_PARSE and not _PARSE_ARGUMENTS.intersection(
         arg.split("=", 1)[0] for arg in args)
+    events.install()
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
             manifest, outcome = _parsed_manifest(flags, log) if reuses_parse else (None, None)

@@ -1,6 +1,10 @@
-"""A process's dbt builds start from its earlier parse only while the project is the one it parsed
-(ingestion/transform/parsed.py, issue 21). A Celery worker parses at start and lives for days: a
-deploy that adds or edits a model after that must build the new SQL, never the stale manifest.
+"""What the runner saves across dbt invocations (issue 21) must not change what dbt does or says.
+
+* A process's builds start from its earlier parse only while the project is the one it parsed
+  (ingestion/transform/parsed.py). A Celery worker parses at start and lives for days: a deploy
+  that adds or edits a model after that must build the new SQL, never the stale manifest.
+* Events below every reader's level are dropped before dbt builds them (ingestion/transform/
+  events.py): dbt.log and the console lines stay the same; a debug log still gets everything.
 
 The end-to-end case runs real dbt on a copy of the project (plus one probe model) against a DuckDB
 file in tmp_path; the fingerprint cases are plain files.
@@ -8,14 +12,16 @@ file in tmp_path; the fingerprint cases are plain files.
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingestion.core.settings import load_settings
-from ingestion.transform import runner
+from ingestion.transform import events, runner
 from ingestion.transform.parsed import ParsedProject, project_fingerprint
 
 PROBE = "probe_version"
@@ -123,3 +129,56 @@ def test_fingerprint_follows_files_and_the_variables_the_project_names(small_pro
     assert edited != before
     (small_project / "models" / "b.sql").write_text("select 3", encoding="utf-8")
     assert project_fingerprint(small_project) not in (before, edited)
+
+
+def _file_log(settings) -> Counter:
+    """dbt.log's lines as (level, message), digits masked (times, durations, thread numbers)."""
+    lines = (settings.home_abs / "dbt_logs" / "dbt.log").read_text(encoding="utf-8").splitlines()
+    found = (re.match(r"^\S+ \[(\w+)\s*\] \[[^\]]*\]: (.*)$", line) for line in lines)
+    return Counter((m.group(1), re.sub(r"\d+", "#", m.group(2))) for m in found if m)
+
+
+def _build_probe(settings, install, monkeypatch) -> tuple[Counter, list[str], int]:
+    """Build the probe with `install` as the event manager's installer: (dbt.log lines, console
+    lines, messages dbt built)."""
+    import dbt_common.events.event_manager as event_manager
+
+    built = Counter()
+    real_build = event_manager.msg_from_base_event
+
+    def counting_build(event, level=None):
+        built["messages"] += 1
+        return real_build(event, level=level)
+
+    (settings.home_abs / "dbt_logs" / "dbt.log").unlink(missing_ok=True)
+    monkeypatch.setattr(events, "install", install)
+    monkeypatch.setattr(event_manager, "msg_from_base_event", counting_build)
+    console: list[str] = []
+    result = runner.dbt(settings, "build", "--select", PROBE, log=console.append)
+    monkeypatch.setattr(event_manager, "msg_from_base_event", real_build)
+    assert result.returncode == 0, console[-20:]
+    return _file_log(settings), [re.sub(r"\d+", "#", line) for line in console], built["messages"]
+
+
+def test_dropped_events_change_no_log_line(project: Path, monkeypatch) -> None:
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.event_manager_client import ctx_set_event_manager
+
+    settings = load_settings()
+    _write_probe(project, 1)
+    assert runner.parse(settings)
+    gated = events.install
+
+    stock_log, stock_console, stock_built = _build_probe(
+        settings, lambda: ctx_set_event_manager(EventManager()), monkeypatch)
+    gated_log, gated_console, gated_built = _build_probe(settings, gated, monkeypatch)
+
+    assert gated_log == stock_log and any(level == "info" for level, _ in gated_log)
+    assert gated_console == stock_console and any("OK created" in line for line in gated_console)
+    assert gated_built < stock_built / 2, (gated_built, stock_built)  # the debug events were most
+
+    # A debug log reads every event: nothing is dropped, the SQL is in the file.
+    monkeypatch.setenv("SOCIALPULSE_DBT_LOG_LEVEL", "debug")
+    debug_log, _, debug_built = _build_probe(load_settings(), gated, monkeypatch)
+    assert debug_built >= stock_built
+    assert any(level == "debug" and "create" in message.lower() for level, message in debug_log)
