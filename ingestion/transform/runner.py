@@ -20,8 +20,8 @@ adds every SQL statement).
 
 While dbt runs, the garbage collector skips the heap that existed before (ingestion.core.heap): dbt
 makes many short-lived Jinja and event objects, and each full collection also walked the worker's
-preloaded modules. dbt's events below the levels anyone reads are dropped before dbt builds their
-messages (ingestion.transform.events).
+preloaded modules. dbt's events below the levels anyone reads are dropped before dbt builds them,
+and its type testers are built once (ingestion.transform.inprocess).
 
 `build`, `run` and `test` start from this process's parsed project when nothing dbt's parse reads has
 changed since (ingestion.transform.parsed): a Celery worker parses once before its pool forks
@@ -184,32 +184,18 @@ def parse(settings: Settings, log=_log_line) -> bool:
     """Parse the project into this process's cache, so that its (or its forked children's) next
     builds skip dbt's parse, and compile its macros' templates; True when the parse succeeded.
     Leaves no database handle open."""
-    from ingestion.transform import events
+    from ingestion.transform import inprocess
 
     flags = _flags(settings)
-    events.install()
+    inprocess.install()
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
             manifest, failed = _parsed_manifest(flags, log)
         finally:
             _close_warehouse()
     if manifest is not None:
-        _compile_macro_templates(manifest)
+        inprocess.compile_macro_templates(manifest)
     return failed is None
-
-
-def _compile_macro_templates(manifest: Any) -> None:
-    """Compile every macro of `manifest` into dbt's process-wide Jinja template cache.
-
-    dbt compiles a macro's Jinja source into a template the first time a process calls the macro,
-    and keeps it for the life of the process (dbt_common.clients.jinja.template_cache, keyed by the
-    macro's source text, so an edited macro is compiled anew). A forked dbt task starts with an
-    empty cache unless its parent filled it: the compiles were ~1 s of a nightly build's dbt Python
-    (py-spy, issue 21). All ~550 macros (the adapter's too) take ~1.2 s once per worker."""
-    from dbt_common.clients.jinja import template_cache
-
-    for macro in manifest.macros.values():
-        template_cache.get_node_template(macro)
 
 
 def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
@@ -218,13 +204,13 @@ def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
     dbt could not run (its error is logged)."""
     from dbt.cli.main import dbtRunner
 
-    from ingestion.transform import events
+    from ingestion.transform import inprocess
 
     target = settings.home_abs / "dbt_target"
     flags = _flags(settings)
     reuses_parse = bool(args) and args[0] in _REUSES_PARSE and not _PARSE_ARGUMENTS.intersection(
         arg.split("=", 1)[0] for arg in args)
-    events.install()
+    inprocess.install()
     with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
         try:
             manifest, outcome = _parsed_manifest(flags, log) if reuses_parse else (None, None)

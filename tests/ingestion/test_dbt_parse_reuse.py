@@ -4,7 +4,8 @@
   (ingestion/transform/parsed.py). A Celery worker parses at start and lives for days: a deploy
   that adds or edits a model after that must build the new SQL, never the stale manifest.
 * Events below every reader's level are dropped before dbt builds them (ingestion/transform/
-  events.py): dbt.log and the console lines stay the same; a debug log still gets everything.
+  inprocess.py): dbt.log and the console lines stay the same; a debug log still gets everything.
+* dbt's type testers are built once per set of arguments: results are typed as before.
 
 The end-to-end case runs real dbt on a copy of the project (plus one probe model) against a DuckDB
 file in tmp_path; the fingerprint cases are plain files.
@@ -21,7 +22,7 @@ import duckdb
 import pytest
 
 from ingestion.core.settings import load_settings
-from ingestion.transform import events, runner
+from ingestion.transform import inprocess, runner
 from ingestion.transform.parsed import ParsedProject, project_fingerprint
 
 PROBE = "probe_version"
@@ -151,7 +152,7 @@ def _build_probe(settings, install, monkeypatch) -> tuple[Counter, list[str], in
         return real_build(event, level=level)
 
     (settings.home_abs / "dbt_logs" / "dbt.log").unlink(missing_ok=True)
-    monkeypatch.setattr(events, "install", install)
+    monkeypatch.setattr(inprocess, "install", install)
     monkeypatch.setattr(event_manager, "msg_from_base_event", counting_build)
     console: list[str] = []
     result = runner.dbt(settings, "build", "--select", PROBE, log=console.append)
@@ -167,7 +168,7 @@ def test_dropped_events_change_no_log_line(project: Path, monkeypatch) -> None:
     settings = load_settings()
     _write_probe(project, 1)
     assert runner.parse(settings)
-    gated = events.install
+    gated = inprocess.install
 
     stock_log, stock_console, stock_built = _build_probe(
         settings, lambda: ctx_set_event_manager(EventManager()), monkeypatch)
@@ -182,3 +183,24 @@ def test_dropped_events_change_no_log_line(project: Path, monkeypatch) -> None:
     debug_log, _, debug_built = _build_probe(load_settings(), gated, monkeypatch)
     assert debug_built >= stock_built
     assert any(level == "debug" and "create" in message.lower() for level, message in debug_log)
+
+
+def test_remembered_type_testers_type_results_as_before() -> None:
+    from dbt_common.clients import agate_helper
+
+    inprocess.remember_type_testers()
+    inprocess.remember_type_testers()  # idempotent: still one layer
+    remembered = agate_helper.build_type_tester
+    original = remembered.original
+    assert not getattr(original, "remembered", False)
+    assert remembered({"b", "a"}, string_null_values=()) is remembered(["a", "b"], string_null_values=[])
+    assert remembered(("a",)) is not remembered(("a",), string_null_values=())
+
+    rows = [("2025-01-02", "x", "3", "", "null", "2025-01-02 03:04:05"),
+            ("2025-01-03", "y", "4", "5", "1", "2025-01-02T03:04:05Z")]
+    names = ["day", "text", "number", "blank", "null_text", "stamp"]
+    for text_columns, nulls in ((("text", "blank"), ()), ((), ("null", "")), (("null_text",), ("null",))):
+        kept = agate_helper.agate.Table(rows, names, column_types=remembered(text_columns, string_null_values=nulls))
+        fresh = agate_helper.agate.Table(rows, names, column_types=original(text_columns, string_null_values=nulls))
+        assert [type(t).__name__ for t in kept.column_types] == [type(t).__name__ for t in fresh.column_types]
+        assert [tuple(r) for r in kept.rows] == [tuple(r) for r in fresh.rows]
