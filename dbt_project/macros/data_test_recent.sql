@@ -40,9 +40,9 @@
 #}
 {% macro recent_key_bounds(model, key_columns, recent_column, threshold) -%}
     {%- set date_columns = [] -%}
-    {%- for column in adapter.get_columns_in_relation(model) -%}
-        {%- if column.name in key_columns and column.dtype | lower == 'date' -%}
-            {%- do date_columns.append(column.name) -%}
+    {%- for column in relation_columns(model, data_type='DATE') -%}
+        {%- if column in key_columns -%}
+            {%- do date_columns.append(column) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if date_columns | length == 0 -%}
