@@ -39,12 +39,7 @@
     these bounds: the check scans only that range of the model (pushed down like the threshold).
 #}
 {% macro recent_key_bounds(model, key_columns, recent_column, threshold) -%}
-    {%- set date_columns = [] -%}
-    {%- for column in relation_columns(model, data_type='DATE') -%}
-        {%- if column in key_columns -%}
-            {%- do date_columns.append(column) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set date_columns = relation_columns(model, data_type='DATE') | select('in', key_columns) | list -%}
     {%- if date_columns | length == 0 -%}
         {{ return('true') }}
     {%- endif -%}

@@ -165,8 +165,8 @@ def _flags(settings: Settings) -> list[str]:
 def _parsed_manifest(flags: list[str], log: Callable[[str], None]) -> tuple[Any, Any]:
     """(manifest, None) from this process's parse while its fingerprint holds, else from a new
     `dbt parse` (kept for the next invocation); (None, the parse's outcome) when the parse failed,
-    which is then the invocation's outcome (a broken project is reported once). Call under _LOCK
-    with the invocation's environment set: the warehouse path is part of the fingerprint."""
+    which is then the invocation's outcome (a broken project is reported once). Call inside
+    _invocation: the warehouse path it sets is part of the fingerprint."""
     from dbt.cli.main import dbtRunner
 
     fingerprint = project_fingerprint(DBT_PROJECT_DIR)
@@ -180,19 +180,29 @@ def _parsed_manifest(flags: list[str], log: Callable[[str], None]) -> tuple[Any,
     return outcome.result, None
 
 
+@contextmanager
+def _invocation(settings: Settings) -> Iterator[None]:
+    """Around every dbt invocation of this process: our event manager and type testers installed,
+    one invocation at a time, the warehouse path in the environment, the preloaded heap out of the
+    collector's sight, and dbt-duckdb's database handle closed afterwards."""
+    from ingestion.transform import inprocess
+
+    inprocess.install()
+    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
+        try:
+            yield
+        finally:
+            _close_warehouse()
+
+
 def parse(settings: Settings, log=_log_line) -> bool:
     """Parse the project into this process's cache, so that its (or its forked children's) next
     builds skip dbt's parse, and compile its macros' templates; True when the parse succeeded.
     Leaves no database handle open."""
     from ingestion.transform import inprocess
 
-    flags = _flags(settings)
-    inprocess.install()
-    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
-        try:
-            manifest, failed = _parsed_manifest(flags, log)
-        finally:
-            _close_warehouse()
+    with _invocation(settings):
+        manifest, failed = _parsed_manifest(_flags(settings), log)
     if manifest is not None:
         inprocess.compile_macro_templates(manifest)
     return failed is None
@@ -204,20 +214,14 @@ def dbt(settings: Settings, *args: str, log=_log_line) -> DbtResult:
     dbt could not run (its error is logged)."""
     from dbt.cli.main import dbtRunner
 
-    from ingestion.transform import inprocess
-
     target = settings.home_abs / "dbt_target"
     flags = _flags(settings)
     reuses_parse = bool(args) and args[0] in _REUSES_PARSE and not _PARSE_ARGUMENTS.intersection(
         arg.split("=", 1)[0] for arg in args)
-    inprocess.install()
-    with _LOCK, _environ({"SOCIALPULSE_WAREHOUSE": str(settings.warehouse)}), collector_skips_the_heap():
-        try:
-            manifest, outcome = _parsed_manifest(flags, log) if reuses_parse else (None, None)
-            if outcome is None:
-                outcome = dbtRunner(manifest=manifest, callbacks=[_printer(log)]).invoke([*args, *flags])
-        finally:
-            _close_warehouse()
+    with _invocation(settings):
+        manifest, outcome = _parsed_manifest(flags, log) if reuses_parse else (None, None)
+        if outcome is None:
+            outcome = dbtRunner(manifest=manifest, callbacks=[_printer(log)]).invoke([*args, *flags])
     _write_run_results(outcome.result, target)
     nodes, elapsed = _nodes(outcome.result)
     if outcome.exception is not None:
