@@ -31,10 +31,11 @@ closes dbt-duckdb's database handle after the parse). Nothing here is Airflow-sp
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import time
+
+from ingestion.core.heap import freeze_for_life
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,7 @@ def preload(modules: tuple[str, ...] = MODULES, parse_dbt_project: bool = True) 
         except Exception as exc:  # noqa: BLE001 - a preload must never stop a worker from starting
             log.warning("preload: %s not imported (%s: %s)", name, type(exc).__name__, exc)
     parsed = _parse_dbt_project() if parse_dbt_project else False
-    # Out of the garbage collector's sight for good: see the module docstring.
-    gc.collect()
-    gc.freeze()
+    freeze_for_life()  # out of the garbage collector's sight for good: see the module docstring
     elapsed = time.perf_counter() - started
     log.info("preload: %d modules%s in %.1f s", len(modules), " and the dbt project" if parsed else "", elapsed)
     return elapsed
