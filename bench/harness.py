@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,12 @@ TOKEN = "bench-token-0123456789"
 # Pacific day is 2026-11-19. The backfill loads the two years up to the day before; the nightly
 # then reads its usual trailing window ending AS_OF, on top.
 AS_OF = date(2026, 11, 19)
+
+
+def sandbox_time(day: date) -> datetime:
+    """The sandbox clock of a run whose last platform day is `day`: 17:00Z the day after, the hour
+    the timed nightly for AS_OF runs at (bench.sandbox_host.NOW)."""
+    return datetime.combine(day + timedelta(days=1), dt_time(17, 0), tzinfo=UTC)
 
 
 def loadavg() -> list[float]:
@@ -50,10 +57,17 @@ def sandbox(accounts: int, youtube: int, latency_ms: float, headroom: bool = Tru
             proc.stdin.flush()  # type: ignore[union-attr]
             return float(json.loads(proc.stdout.readline())["cpu_s"])  # type: ignore[union-attr]
 
+        def set_now(now: datetime) -> None:
+            proc.stdin.write(f"now {now.isoformat()}\n")  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+
         info["cpu_s"] = cpu_s
+        info["set_now"] = set_now
         yield info
     finally:
         info.pop("cpu_s", None)
+        info.pop("set_now", None)
         try:
             out, _ = proc.communicate("quit\n", timeout=30)
             for row in out.splitlines():

@@ -223,10 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     timers = Timers()
     import_s = time.perf_counter() - T0
+    import_cpu_s = _cpu_s(resource.RUSAGE_SELF)
     out = PHASES[args.phase](args, settings, timers)
     out.update(timers.out())
     out.update({"phase": args.phase, "import_s": round(import_s, 3), "process_s": round(time.perf_counter() - T0, 3),
-                "cpu_s": _cpu_s(resource.RUSAGE_SELF), "children_cpu_s": _cpu_s(resource.RUSAGE_CHILDREN),
+                "cpu_s": _cpu_s(resource.RUSAGE_SELF),
+                "work_cpu_s": round(_cpu_s(resource.RUSAGE_SELF) - import_cpu_s, 2),
+                "children_cpu_s": _cpu_s(resource.RUSAGE_CHILDREN),
                 "peak_rss_mib": _rss_mib(resource.RUSAGE_SELF),
                 "children_peak_rss_mib": _rss_mib(resource.RUSAGE_CHILDREN)})
     out["wall_s"] = round(out["wall_s"], 3)

@@ -64,7 +64,13 @@ def _la(result: dict[str, Any]) -> dict[str, Any]:
 def demo_section(work: Path, latency_ms: float, with_peer: bool) -> dict[str, Any]:
     registry = registry_file(work, DEMO)
     out: dict[str, Any] = {"backfill": {}, "backfill_transform": {}, "nightly": {}}
-    since, until = H.AS_OF - timedelta(days=729), H.AS_OF - timedelta(days=1)
+    # The backfill ends the day before the first untimed night's window closes; every run fetches at
+    # its own sandbox time (H.sandbox_time), so each night's lifetime post/media snapshots carry that
+    # night's date, as on the platform. Until issue 21's session 11 all runs shared the timed nightly's
+    # clock: the backfill's snapshots of every post (~540,000 observations) were dated like the
+    # timed nightly's, which re-derived them all (a first night after a backfill, not steady state).
+    first_night = H.AS_OF - timedelta(days=max(age for _, age in UNTIMED_NIGHTS))
+    since, until = H.AS_OF - timedelta(days=729), first_night - timedelta(days=1)
     if with_peer:
         from bench import peer
 
@@ -76,6 +82,7 @@ def demo_section(work: Path, latency_ms: float, with_peer: bool) -> dict[str, An
     with H.sandbox(DEMO["facebook"], DEMO["youtube"], latency_ms) as sb:
         env = H.pipeline_env(work / "home", registry, sb["url"])
         H.log("backfill: two years for the demo registry")
+        sb["set_now"](H.sandbox_time(until))
         for phase in ("plan-backfill", "fetch", "load"):
             out["backfill"][phase] = H.run_phase(phase, env, work, "backfill", until, since=since, sandbox_info=sb)
         warehouse = work / "home" / "warehouse.duckdb"
@@ -86,11 +93,13 @@ def demo_section(work: Path, latency_ms: float, with_peer: bool) -> dict[str, An
         out["untimed_nights"] = {}
         for night, age in UNTIMED_NIGHTS:
             as_of = H.AS_OF - timedelta(days=age)
+            sb["set_now"](H.sandbox_time(as_of))
             for phase in ("plan-nightly", "fetch", "load"):
                 H.run_phase(phase, env, work, night, as_of, sandbox_info=sb)
             age_loads(warehouse, f"{night}/", days=age)
             out["untimed_nights"][night] = {"dbt": H.run_phase("dbt", env, work, night, as_of, sandbox_info=sb)}
         H.log("nightly on top of the two years")
+        sb["set_now"](H.sandbox_time(H.AS_OF))
         for phase in NIGHTLY_PHASES:
             out["nightly"][phase] = H.run_phase(phase, env, work, "nightly", H.AS_OF, sandbox_info=sb)
         if with_peer:

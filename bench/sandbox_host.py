@@ -9,7 +9,9 @@ benchmark needs two knobs the CLI does not have (see `--headroom`) and the serve
 
 Prints `sandbox listening on URL` on the first stdout line, serves until stdin closes (or a line
 `quit` arrives), then prints one JSON line: {"peak_rss_mib": ..., "rss_mib": ..., "cpu_s": ...}.
-A line `cpu` on stdin is answered with {"cpu_s": ...} (the server's CPU seconds so far).
+A line `cpu` on stdin is answered with {"cpu_s": ...} (the server's CPU seconds so far); a line
+`now <ISO-8601 UTC time>` moves the sandbox clock there and is answered with {"now": ...} (the
+benchmark runs each night at its own sandbox time, as the platform would see it).
 
 `--headroom`: usage headers report the real call counts against a limit no run can reach (object
 budget 10^9 calls/h, app limit 10^9 calls/h), so the client's usage-based pacing never engages.
@@ -112,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             if line.strip() == "cpu":  # the server's CPU seconds so far (to split a phase's time)
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 print(json.dumps({"cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}), flush=True)
+            elif line.startswith("now "):  # the sandbox clock of the next run
+                server.set_now(datetime.fromisoformat(line.split(" ", 1)[1].strip()))
+                print(json.dumps({"now": server.now.isoformat()}), flush=True)
     finally:
         server.stop()
         if profiles is not None:
