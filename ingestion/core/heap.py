@@ -16,7 +16,6 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-
 # Whether this process's heap is frozen already: by freeze_for_life (a worker's preload, inherited by
 # its forked tasks) or by an enclosing collector_skips_the_heap. A flag and not gc.get_freeze_count():
 # that call walks the whole frozen list, ~0.03 s for a worker's ~400,000 preloaded objects, and the

@@ -37,7 +37,8 @@ def _run(warehouse: Path, work: Path, *args: str, project: Path = DBT_PROJECT) -
 def _views(warehouse: Path) -> dict[str, tuple[str, str | None]]:
     """Each view's stored SQL and comment (the fingerprint)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("select view_name, sql, comment from duckdb_views() where schema_name = 'staging'").fetchall()
+        rows = con.execute(
+            "select view_name, sql, comment from duckdb_views() where schema_name = 'staging'").fetchall()
     return {name: (sql, comment) for name, sql, comment in rows}
 
 
