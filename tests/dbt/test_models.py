@@ -689,3 +689,27 @@ def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channe
     ]  # fmt: skip
     assert column(rows, "level_anchor_date", range(1, 11)) == [date(2025, 1, 8)] * 8 + [None, date(2025, 1, 10)]
     assert column(rows, "followers_max_error", range(1, 11)) == [5] * 8 + [None, 50]
+
+
+def test_a_post_follows_its_accounts_followers_when_only_they_change(warehouse: Path, tmp_path: Path) -> None:
+    """A later load brings only an Instagram followers_count snapshot for Jan 10 (530 instead of the
+    519 reconstructed forward from Jan 8): IG_MEDIA_2, whose lifetime metrics are as of Jan 10 and
+    did not change, is rewritten with the new account_followers and rate by followers (the
+    incremental post table re-derives a post whose stored followers differ from the account's)."""
+    moved = _copy_with_load_l3(
+        warehouse,
+        tmp_path,
+        "'L3-ig', 'instagram', ?, 'account', ?, 'node', 'followers_count', 'snapshot', 'node', '', '', ?, null, 530",
+        [INSTAGRAM_ACCOUNT_ID, INSTAGRAM_ACCOUNT_ID, date(2025, 1, 10)],
+    )
+    result, _ = run_dbt_build(moved, tmp_path, ["+fct_post_performance"], command_name="run")
+    assert result.returncode == 0, result.stdout[-5000:]
+    others = f"select object_id, account_followers from marts.fct_post_performance where object_id != '{IG_MEDIA_2}'"
+    with duckdb.connect(str(warehouse), read_only=True) as before:
+        others_before = sorted(before.sql(others).fetchall())
+    with duckdb.connect(str(moved), read_only=True) as after:
+        reel = rows_of(after, f"select * from marts.fct_post_performance where object_id = '{IG_MEDIA_2}'")[0]
+        others_after = sorted(after.sql(others).fetchall())
+    assert (reel["metric_date"], reel["engagements"], reel["account_followers"]) == (date(2025, 1, 10), 11, 530)
+    assert reel["engagement_rate_by_followers"] == pytest.approx(11 / 530)
+    assert others_after == others_before  # Jan 8's snapshot still anchors IG_MEDIA_1; Facebook untouched
