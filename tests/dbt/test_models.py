@@ -645,6 +645,23 @@ def _copy_with_load_l3(warehouse: Path, tmp_path: Path, values: str, params: lis
     return copy
 
 
+def _run_after_snapshot(warehouse: Path, tmp_path: Path, account: tuple[str, str], metric: str, day_: date,
+                        value: int, select: str) -> Path:
+    """A copy of the built warehouse after load L3 brought one nightly snapshot of `account`
+    (`metric` = `value` on `day_`), and an incremental `dbt run` of `select` on it."""
+    platform, account_id = account
+    moved = _copy_with_load_l3(
+        warehouse,
+        tmp_path,
+        f"'L3-{platform}', '{platform}', ?, 'account', ?, 'node', '{metric}', 'snapshot', 'node', '', '', ?, null, "
+        f"{value}",
+        [account_id, account_id, day_],
+    )
+    result, _ = run_dbt_build(moved, tmp_path, [select], command_name="run")
+    assert result.returncode == 0, result.stdout[-5000:]
+    return moved
+
+
 def test_continuity_test_fails_when_totals_and_flows_disagree(warehouse: Path, con, tmp_path: Path) -> None:
     """Restate the Jan 8 page_follows stock to 1030: flows say +17 over the week, totals +30."""
     broken = _copy_with_load_l3(
@@ -673,14 +690,8 @@ def test_youtube_anchor_moves_to_a_less_rounded_snapshot_and_rewrites_the_channe
     off, against 12,300's 50): it becomes the anchor, and the incremental run rewrites the whole
     channel from it, Jan 1 included, although the load only touched Jan 8. (The value is made up
     to cross a power of ten; the model does not judge it.)"""
-    moved = _copy_with_load_l3(
-        warehouse,
-        tmp_path,
-        "'L3-yt', 'youtube', ?, 'account', ?, 'node', 'subscriberCount', 'snapshot', 'node', '', '', ?, null, 9990",
-        [YOUTUBE_CHANNEL_ID, YOUTUBE_CHANNEL_ID, date(2025, 1, 8)],
-    )
-    result, _ = run_dbt_build(moved, tmp_path, ["+fct_follower_growth_daily"], command_name="run")
-    assert result.returncode == 0, result.stdout[-5000:]
+    moved = _run_after_snapshot(warehouse, tmp_path, YT, "subscriberCount", date(2025, 1, 8), 9990,
+                                "+fct_follower_growth_daily")
     with duckdb.connect(str(moved), read_only=True) as after:
         rows = growth(after, YT)
     # 9,990 on Jan 8 minus the net flows after each day (Jan 2..8: 1, 3, -1, 5, 8, 1, 6).
@@ -696,14 +707,8 @@ def test_a_post_follows_its_accounts_followers_when_only_they_change(warehouse: 
     519 reconstructed forward from Jan 8): IG_MEDIA_2, whose lifetime metrics are as of Jan 10 and
     did not change, is rewritten with the new account_followers and rate by followers (the
     incremental post table re-derives a post whose stored followers differ from the account's)."""
-    moved = _copy_with_load_l3(
-        warehouse,
-        tmp_path,
-        "'L3-ig', 'instagram', ?, 'account', ?, 'node', 'followers_count', 'snapshot', 'node', '', '', ?, null, 530",
-        [INSTAGRAM_ACCOUNT_ID, INSTAGRAM_ACCOUNT_ID, date(2025, 1, 10)],
-    )
-    result, _ = run_dbt_build(moved, tmp_path, ["+fct_post_performance"], command_name="run")
-    assert result.returncode == 0, result.stdout[-5000:]
+    moved = _run_after_snapshot(warehouse, tmp_path, IG, "followers_count", date(2025, 1, 10), 530,
+                                "+fct_post_performance")
     others = f"select object_id, account_followers from marts.fct_post_performance where object_id != '{IG_MEDIA_2}'"
     with duckdb.connect(str(warehouse), read_only=True) as before:
         others_before = sorted(before.sql(others).fetchall())
