@@ -27,11 +27,9 @@ needs less SQL or fewer nodes, not tuning. Writes bench/results/dbt_floor.json; 
 from __future__ import annotations
 
 import collections
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,9 +39,9 @@ from typing import Any
 
 import duckdb
 
+from bench import harness as H
 from bench.common import figure, parse_options, write_results
 
-AS_OF = "2026-11-19"
 STATEMENT = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \[debug\] \[[^\]]+\]: On ([^:]+): (.*)$")
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \[")
 COMMENT = re.compile(r"^/\*.*?\*/\s*", re.S)
@@ -65,16 +63,11 @@ def restamped_copy(work: Path, into: Path) -> Path:
 
 
 def build(work: Path, scratch: Path, log_level: str) -> dict[str, Any]:
-    """`bench.phases dbt` on a re-stamped copy; its BENCH-RESULT plus the home folder it used."""
+    """`bench.phases dbt` on a re-stamped copy (bench.harness.run_phase); its result plus the home folder."""
     home = restamped_copy(work, scratch)
     env = {**os.environ, "SOCIALPULSE_HOME": str(home), "SOCIALPULSE_ACCOUNTS": str(work / "accounts.yml"),
            "SOCIALPULSE_DBT_LOG_LEVEL": log_level}
-    done = subprocess.run([sys.executable, "-m", "bench.phases", "dbt", "--work", str(scratch), "--run-id", "nightly",
-                           "--as-of", AS_OF], env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"dbt_floor: the dbt phase failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
-    return {**json.loads(lines[-1].split(" ", 1)[1]), "home": home}
+    return {**H.run_phase("dbt", env, scratch, "nightly", H.AS_OF), "home": home}
 
 
 def statements(log: Path) -> dict[str, list[str]]:
